@@ -1,0 +1,78 @@
+"""What every command needs: settings, the migrated store, the workspace, and output helpers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from goodwill.settings import Settings, get_settings
+from goodwill.store.db import create_store_engine
+from goodwill.store.migrate import current_revision, head_revision, upgrade
+from goodwill.store.repository import Repository, StoreError
+from goodwill.store.tables import Workspace
+
+__all__ = ["JsonOpt", "WorkspaceOpt", "App", "fail", "print_json", "table"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="GOODWILL_WORKSPACE",
+        help="Workspace name (default: the only or the default workspace).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*["" if v is None else str(v) for v in row])
+    console.print(t)
+
+
+@dataclass
+class App:
+    """The opened install: built lazily so `--help` never touches the database."""
+
+    settings: Settings
+
+    @classmethod
+    def open(cls) -> App:
+        return cls(get_settings())
+
+    @cached_property
+    def repo(self) -> Repository:
+        engine = create_store_engine(self.settings.resolved_database_url())
+        if current_revision(engine) != head_revision():
+            upgrade(engine)
+        return Repository(engine)
+
+    def workspace(self, name: str | None) -> Workspace:
+        try:
+            return self.repo.workspace(name)
+        except StoreError as exc:
+            fail(str(exc))

@@ -1,0 +1,274 @@
+"""Commands that manage the install: workspaces, topics and sources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.domain import TopicKind
+from goodwill.query import QuerySyntaxError, parse
+from goodwill.sources import available_sources, get_source_class
+from goodwill.sources.base import ConfigError
+from goodwill.store.repository import StoreError
+from goodwill.store.tables import Source
+
+__all__ = ["sources_app", "topics_app", "workspaces_app"]
+
+workspaces_app = typer.Typer(help="Brands in this install (an agency runs several).", no_args_is_help=True)
+topics_app = typer.Typer(help="What to listen for: named Boolean queries.", no_args_is_help=True)
+sources_app = typer.Typer(help="Where posts come from.", no_args_is_help=True)
+
+
+@workspaces_app.command("add")
+def workspaces_add(
+    name: str,
+    default: Annotated[bool, typer.Option("--default", help="Make it the default workspace.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Create a workspace."""
+    app = App.open()
+    try:
+        ws = app.repo.add_workspace(name, default=default)
+    except StoreError as exc:
+        fail(str(exc))
+    if json:
+        print_json({"id": ws.id, "name": ws.name, "default": ws.is_default})
+    else:
+        console.print(f"Created workspace [bold]{ws.name}[/]" + (" (default)" if ws.is_default else ""))
+
+
+@workspaces_app.command("list")
+def workspaces_list(json: JsonOpt = False) -> None:
+    """List workspaces."""
+    app = App.open()
+    rows = [
+        {"id": w.id, "name": w.name, "default": w.is_default, "posts": app.repo.post_count(w.id)}
+        for w in app.repo.workspaces()
+    ]
+    if json:
+        print_json(rows)
+    else:
+        table("Workspaces", ["id", "name", "default", "posts"], [list(r.values()) for r in rows])
+
+
+@workspaces_app.command("default")
+def workspaces_default(name: str) -> None:
+    """Make NAME the workspace used when --workspace is not given."""
+    app = App.open()
+    try:
+        app.repo.set_default_workspace(name)
+    except StoreError as exc:
+        fail(str(exc))
+    console.print(f"[bold]{name}[/] is now the default workspace")
+
+
+def _checked_query(query: str) -> str:
+    try:
+        parse(query)
+    except QuerySyntaxError as exc:
+        fail(f"the query has a problem: {exc}\n  {query}\n  {' ' * (exc.column - 1)}^")
+    return query
+
+
+@topics_app.command("add")
+def topics_add(
+    name: str,
+    kind: Annotated[TopicKind, typer.Option("--kind", "-k", help="Why you listen to it.")],
+    query: Annotated[str, typer.Option("--query", "-q", help="Boolean query (docs/query-language.md).")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add a topic. Posts stored from now on are matched against it."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        topic = app.repo.add_topic(ws.id, name, kind, _checked_query(query))
+    except StoreError as exc:
+        fail(str(exc))
+    if json:
+        print_json({"id": topic.id, "name": topic.name, "kind": topic.kind, "query": topic.query})
+    else:
+        console.print(f"Added {topic.kind} topic [bold]{topic.name}[/] to {ws.name}")
+
+
+@topics_app.command("list")
+def topics_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List the topics of a workspace."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows = [
+        {"id": t.id, "name": t.name, "kind": t.kind, "query": t.query, "enabled": t.enabled}
+        for t in app.repo.topics(ws.id)
+    ]
+    if json:
+        print_json(rows)
+    else:
+        table(f"Topics of {ws.name}", ["id", "name", "kind", "query", "enabled"], [list(r.values()) for r in rows])
+
+
+@topics_app.command("edit")
+def topics_edit(
+    name: str,
+    query: Annotated[str | None, typer.Option("--query", "-q")] = None,
+    kind: Annotated[TopicKind | None, typer.Option("--kind", "-k")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Change a topic's query, kind or whether it is listened to."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        app.repo.update_topic(
+            ws.id,
+            name,
+            query=_checked_query(query) if query is not None else None,
+            kind=kind.value if kind else None,
+            enabled=enabled,
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    console.print(f"Updated topic [bold]{name}[/]")
+
+
+@topics_app.command("remove")
+def topics_remove(name: str, workspace: WorkspaceOpt = None) -> None:
+    """Remove a topic and its mentions (the posts stay)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        app.repo.remove_topic(ws.id, name)
+    except StoreError as exc:
+        fail(str(exc))
+    console.print(f"Removed topic [bold]{name}[/]")
+
+
+def _health(src: Source) -> str:
+    if not src.enabled:
+        return "disabled"
+    if src.last_poll_at is None:
+        return "not polled yet"
+    if src.consecutive_failures:
+        return f"failing ({src.consecutive_failures}x)"
+    return "ok"
+
+
+def _source_row(src: Source) -> dict[str, Any]:
+    return {
+        "name": src.name,
+        "kind": src.kind,
+        "target": src.config.get("url") or "",
+        "interval_s": src.interval_s,
+        "enabled": src.enabled,
+        "health": _health(src),
+        "last_success_at": src.last_success_at,
+        "last_error_at": src.last_error_at,
+        "last_error": src.last_error,
+        "next_poll_at": src.next_poll_at,
+        "posts_total": src.posts_total,
+        "last_problems": src.last_problems.get("items", []) if src.last_problems else [],
+    }
+
+
+@sources_app.command("add")
+def sources_add(
+    kind: Annotated[str, typer.Argument(help="Source kind, e.g. rss.")],
+    url: Annotated[str, typer.Argument(help="The feed's URL (for rss).")],
+    name: Annotated[str | None, typer.Option("--name", help="A name (default: from the URL).")] = None,
+    interval: Annotated[float | None, typer.Option("--interval", help="Seconds between polls.")] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add a source to listen to."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        cls = get_source_class(kind)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc).strip("'\""))
+    config: dict[str, Any] = {"url": url}
+    if interval is not None:
+        config["interval"] = interval
+    try:
+        clean = cls.validate_config(config)
+    except ConfigError as exc:
+        fail(f"cannot add this {kind} source: {exc}")
+    chosen = float(clean.get("interval", cls.default_interval))
+    if chosen < app.settings.listen_min_interval:
+        fail(f"--interval must be at least {app.settings.listen_min_interval:g} seconds (politeness)")
+    label = name or _name_from_url(url)
+    try:
+        src = app.repo.add_source(ws.id, kind, label, clean, chosen)
+    except StoreError as exc:
+        fail(str(exc))
+    if json:
+        print_json(_source_row(src))
+    else:
+        console.print(f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. Run `goodwill listen`.")
+
+
+def _name_from_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (parts.netloc + parts.path).rstrip("/")[:200] or url[:200]
+
+
+@sources_app.command("list")
+def sources_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List sources with their health."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows = [_source_row(s) for s in app.repo.sources(ws.id)]
+    if json:
+        print_json(rows)
+        return
+    table(
+        f"Sources of {ws.name}",
+        ["name", "kind", "every", "health", "last success", "last error", "posts"],
+        [
+            [r["name"], r["kind"], f"{r['interval_s']:g}s", r["health"], r["last_success_at"],
+             r["last_error"], r["posts_total"]]
+            for r in rows
+        ],
+    )
+
+
+@sources_app.command("status")
+def sources_status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Health of each source: last success, last error, what it could not read."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows = [_source_row(s) for s in app.repo.sources(ws.id)]
+    if json:
+        print_json(rows)
+        return
+    for r in rows:
+        console.print(f"[bold]{r['name']}[/] ({r['kind']}) {r['target']}")
+        console.print(f"  health: {r['health']}   posts stored: {r['posts_total']}")
+        console.print(f"  last success: {r['last_success_at'] or 'never'}   next poll: {r['next_poll_at'] or 'now'}")
+        if r["last_error"]:
+            console.print(f"  last error ({r['last_error_at']}): {r['last_error']}", markup=False)
+        for problem in r["last_problems"][:10]:
+            console.print(f"  skipped: {problem}", markup=False)
+
+
+@sources_app.command("kinds")
+def sources_kinds() -> None:
+    """List the kinds of source this install knows."""
+    for kind, cls in sorted(available_sources().items()):
+        console.print(f"[bold]{kind}[/]  {(cls.__doc__ or '').strip().splitlines()[0]}")
+
+
+@sources_app.command("remove")
+def sources_remove(name: str, workspace: WorkspaceOpt = None) -> None:
+    """Stop listening to a source (its posts stay)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        src = app.repo.source(ws.id, name)
+        app.repo.remove_source(ws.id, src.id)
+    except StoreError as exc:
+        fail(str(exc))
+    console.print(f"Removed source [bold]{name}[/]")

@@ -1,0 +1,144 @@
+"""Long-running commands: the listener, the web server and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from goodwill.cli._context import App, JsonOpt, console, fail, print_json
+from goodwill.ingest import Ingestor
+from goodwill.listen import Listener, PollOutcome
+from goodwill.net import make_client
+
+__all__ = ["demo", "listen", "serve"]
+
+
+def _outcome_row(o: PollOutcome) -> list[str]:
+    w = o.report.written
+    if not o.ok:
+        state = f"[red]error[/]: {o.error}"
+    elif o.not_modified:
+        state = "[dim]not modified[/]"
+    else:
+        state = "[green]ok[/]"
+    return [o.source, state, str(w.inserted), str(w.updated), str(w.duplicates),
+            str(o.report.problem_count), o.next_poll_at.strftime("%H:%M:%S") if o.next_poll_at else ""]
+
+
+def listen(
+    once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Listen to every enabled source of every workspace. Ctrl-C stops cleanly; the next run
+    resumes where this one stopped."""
+    app = App.open()
+    if not app.repo.sources(None):
+        fail("no source to listen to: add one with `goodwill sources add rss URL`")
+    ingestor = Ingestor(app.repo, app.settings)
+    latest: dict[str, PollOutcome] = {}
+
+    def render() -> Table:
+        t = Table(title="Listening (Ctrl-C to stop)", header_style="bold")
+        for col in ("source", "state", "new", "updated", "repeats", "skipped", "next poll"):
+            t.add_column(col)
+        for o in latest.values():
+            t.add_row(*_outcome_row(o))
+        return t
+
+    async def main() -> list[PollOutcome]:
+        async with make_client(app.settings) as http:
+            live: Live | None = None
+
+            def seen(o: PollOutcome) -> None:
+                latest[f"{o.workspace_id}/{o.source}"] = o
+                if live is not None:
+                    live.update(render())
+
+            listener = Listener(app.repo, ingestor, app.settings, http, on_outcome=seen)
+            if once:
+                return await listener.run_once()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop.set)
+            with Live(render(), console=console, refresh_per_second=2) as live_display:
+                live = live_display
+                await listener.run(stop)
+            return list(latest.values())
+
+    outcomes = asyncio.run(main())
+    if once:
+        if json:
+            print_json([{"source": o.source, "ok": o.ok, "error": o.error, **o.report.as_dict()} for o in outcomes])
+        else:
+            t = Table(header_style="bold")
+            for col in ("source", "state", "new", "updated", "repeats", "skipped", "next poll"):
+                t.add_column(col)
+            for o in outcomes:
+                t.add_row(*_outcome_row(o))
+            console.print(t)
+        if outcomes and not any(o.ok for o in outcomes):
+            raise typer.Exit(1)
+    else:
+        console.print("Stopped. Cursors are saved: `goodwill listen` resumes from here.")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Start the web interface."""
+    import uvicorn
+
+    from goodwill.web.app import create_app
+
+    app = App.open()
+    console.print(f"Goodwill is at [bold]http://{host}:{port}/[/]  (Ctrl-C to stop)")
+    uvicorn.run(create_app(app.repo), host=host, port=port, log_level="warning")
+
+
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only load the demo data.")] = False,
+    host: Annotated[str, typer.Option(help="Address for the web interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the web interface.")] = 8000,
+) -> None:
+    """Create the demo workspace (a fictional bakery brand), load its posts, open the web UI."""
+    from goodwill.demo import BRAND, TOPICS, demo_posts
+    from goodwill.domain import TopicKind
+    from goodwill.store.repository import MentionFilter, NotFound
+
+    app = App.open()
+    name = BRAND["workspace"]
+    try:
+        ws = app.repo.workspace(name)
+    except NotFound:
+        ws = app.repo.add_workspace(name, default=True)
+    existing = {t.name for t in app.repo.topics(ws.id)}
+    for t in TOPICS:
+        if t["name"] not in existing:
+            app.repo.add_topic(ws.id, t["name"], TopicKind(t["kind"]), t["query"])
+    posts = demo_posts()
+    report = Ingestor(app.repo, app.settings).ingest(
+        ws.id, [(f"demo post {i}", p) for i, p in enumerate(posts, 1)]
+    )
+    counts = app.repo.count_mentions(ws.id, MentionFilter())
+    console.print(f"Demo workspace [bold]{name}[/] in {app.settings.resolved_database_url()}")
+    console.print(
+        f"  {len(posts)} demo posts: {report.written.inserted} new, "
+        f"{report.written.unchanged + report.written.updated} already there, "
+        f"{report.written.duplicates} repeats collapsed"
+    )
+    for topic, n in counts["topics"].items():
+        console.print(f"  topic [bold]{topic}[/]: {n} mentions")
+    console.print("Try: [bold]goodwill mentions list --topic Brightloaf[/]   "
+                  "[bold]goodwill mentions count[/]   [bold]goodwill query check '...'[/]")
+    if no_serve:
+        return
+    serve(host=host, port=port)

@@ -1,0 +1,146 @@
+"""From items to stored mentions: the pipeline and the store, batch by batch.
+
+Everything that brings posts in (file imports, the listener, later Celery workers) calls
+``Ingestor.ingest``. The cursor that follows a batch is written in the same transaction as the
+batch, so a crash at any point resumes without losing or repeating anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from itertools import islice
+from typing import Any
+
+from goodwill.pipeline.batch import (
+    Analyzer,
+    ItemProblem,
+    TopicSpec,
+    build_topic_index,
+    process_batch,
+)
+from goodwill.query import TopicIndex
+from goodwill.settings import Settings
+from goodwill.sources.files import ReadProblem
+from goodwill.store.repository import Repository
+from goodwill.store.writer import WriteResult, write_batch
+
+__all__ = ["IngestReport", "Ingestor"]
+
+MAX_PROBLEMS_KEPT = 1000
+
+
+@dataclass(slots=True)
+class IngestReport:
+    read: int = 0
+    written: WriteResult = field(default_factory=WriteResult)
+    problems: list[ItemProblem] = field(default_factory=list)
+    problem_count: int = 0
+
+    def note(self, problems: Iterable[ItemProblem]) -> None:
+        for problem in problems:
+            self.problem_count += 1
+            if len(self.problems) < MAX_PROBLEMS_KEPT:
+                self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        w = self.written
+        return {
+            "read": self.read,
+            "inserted": w.inserted,
+            "updated": w.updated,
+            "unchanged": w.unchanged,
+            "duplicates": w.duplicates,
+            "mentions": w.mentions,
+            "rejected": self.problem_count,
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+def _batches(
+    items: Iterable[tuple[str, Any]], size: int
+) -> Iterator[tuple[list[tuple[str, Any]], bool]]:
+    """Batches of ``size``, each with whether it is the last (so the cursor can go with it)."""
+    it = iter(items)
+    batch = list(islice(it, size))
+    while batch:
+        following = list(islice(it, size))
+        yield batch, not following
+        batch = following
+
+
+class Ingestor:
+    """Holds the compiled topics of every workspace and rebuilds them only when topics change."""
+
+    def __init__(
+        self, repo: Repository, settings: Settings, analyzers: Sequence[Analyzer] = ()
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.analyzers = analyzers
+        self._index: TopicIndex | None = None
+        self._version: object = None
+        self.topic_problems: list[ItemProblem] = []
+
+    def index(self) -> TopicIndex:
+        version = self.repo.topics_version()
+        if self._index is None or version != self._version:
+            specs = [
+                TopicSpec(t.workspace_id, t.id, t.query) for t in self.repo.all_enabled_topics()
+            ]
+            self._index, self.topic_problems = build_topic_index(specs)
+            self._version = version
+        return self._index
+
+    def ingest(
+        self,
+        workspace_id: int,
+        items: Iterable[tuple[str, Any]],
+        *,
+        source_id: int | None = None,
+        cursor: dict[str, Any] | None = None,
+        default_source: str | None = None,
+        assume_tz: tzinfo | None = None,
+        on_batch: Callable[[IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Process and store ``items``; ``cursor`` is stored with the last batch.
+
+        Items are ``(where, object)`` pairs; a ``ReadProblem`` object is reported as such.
+        """
+        report = IngestReport()
+        index = self.index()
+        wrote_cursor = False
+        for batch, last in _batches(items, self.settings.ingest_batch_size):
+            report.read += len(batch)
+            good = []
+            for where, obj in batch:
+                if isinstance(obj, ReadProblem):
+                    report.note([ItemProblem(where, obj.message)])
+                else:
+                    good.append((where, obj))
+            processed, problems = process_batch(
+                good,
+                workspace_id=workspace_id,
+                index=index,
+                default_source=default_source,
+                max_chars=self.settings.max_post_chars,
+                assume_tz=assume_tz,
+                analyzers=self.analyzers,
+            )
+            report.note(problems)
+            result = write_batch(
+                self.repo.engine,
+                workspace_id,
+                processed,
+                source_id=source_id,
+                cursor=cursor if last else None,
+            )
+            wrote_cursor = wrote_cursor or last
+            report.written.add(result)
+            if on_batch is not None:
+                on_batch(report)
+        if source_id is not None and not wrote_cursor:
+            # An empty page still moves the cursor (and says the source is alive).
+            write_batch(self.repo.engine, workspace_id, [], source_id=source_id, cursor=cursor)
+        return report

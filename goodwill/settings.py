@@ -1,0 +1,82 @@
+"""Deployment settings: one typed object, read from the environment (``GOODWILL_*``) or a file.
+
+Workspace settings (topics, sources, rules) live in the database; only what an operator chooses
+when installing lives here. Every field has a description, and a test fails when one is missing
+from docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / "goodwill-data"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Environment variables win over the ``.env`` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOODWILL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the embedded database and other local files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the store. Empty: a SQLite file goodwill.db in data_dir. "
+            "Production: postgresql+psycopg://user:password@host/dbname."
+        ),
+    )
+    http_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds before an outbound HTTP request gives up."
+    )
+    http_user_agent: str = Field(
+        default="Goodwill/0.1 (+https://github.com/goodwill-social/goodwill)",
+        description="User-Agent sent to feeds and social APIs.",
+    )
+    http_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Allow user-supplied URLs that resolve to loopback or private addresses. Keep off in "
+            "production: it lets anyone who can add a source reach internal services."
+        ),
+    )
+    max_post_chars: int = Field(
+        default=20_000,
+        gt=0,
+        description="Posts longer than this are cut (with a note in the post) before storing.",
+    )
+    ingest_batch_size: int = Field(
+        default=1000, gt=0, description="Posts written to the store per transaction."
+    )
+    listen_min_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="Smallest polling interval, in seconds, a source may ask for (politeness).",
+    )
+    listen_max_backoff: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="Longest wait, in seconds, between retries of a source that keeps failing.",
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'goodwill.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,73 @@
+"""The one small interface every connector implements.
+
+A connector only talks to its provider and maps payloads into the post format. It never touches
+the database: ``goodwill.ingest`` stores a page's posts and its new cursor in one transaction, so
+a crash between the two can neither lose nor duplicate anything.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+__all__ = ["ConfigError", "Page", "PollingSource", "RateLimited", "SourceError"]
+
+
+class SourceError(Exception):
+    """A fetch failed as a whole; the message is shown as the source's last error."""
+
+
+class RateLimited(SourceError):
+    """The provider asked us to wait; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConfigError(ValueError):
+    """A source's configuration is unusable; the message says which setting and why."""
+
+
+@dataclass(slots=True)
+class Page:
+    """What one poll brought back.
+
+    ``posts`` are post-format dicts (validated later by the pipeline, so one bad item never sinks
+    the page); ``cursor`` is the state to persist together with them; ``problems`` are
+    item-level messages ("entry 3: no link and no id") that the user should see.
+    """
+
+    posts: list[dict[str, Any]]
+    cursor: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+    has_more: bool = False
+    not_modified: bool = False
+
+
+class PollingSource(ABC):
+    """A source that is asked for new items every ``interval`` seconds."""
+
+    kind: ClassVar[str]
+    default_interval: ClassVar[float] = 900.0
+
+    def __init__(self, name: str, config: Mapping[str, Any], http: httpx.AsyncClient) -> None:
+        self.name = name
+        self.config = self.validate_config(config)
+        self.http = http
+
+    @classmethod
+    @abstractmethod
+    def validate_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a clean copy of ``config`` or raise ``ConfigError`` naming the problem."""
+
+    @abstractmethod
+    async def poll(self, cursor: Mapping[str, Any]) -> Page:
+        """Fetch what is new since ``cursor`` (empty on the first run).
+
+        Raise ``RateLimited`` or ``SourceError`` when the fetch as a whole failed.
+        """

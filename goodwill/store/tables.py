@@ -1,0 +1,217 @@
+"""The tables, declared once for SQLite and PostgreSQL.
+
+Every table that holds user data carries ``workspace_id``: isolation between brands is a column,
+checked by the workspace-scoped functions in ``repository``, never a convention. The schema is
+created and evolved only by the Alembic migrations next to this file; a test proves the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "Mention",
+    "Post",
+    "PostBand",
+    "Source",
+    "Topic",
+    "Workspace",
+    "utcnow",
+]
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on both databases.
+
+    SQLite has no time zones; storing naive UTC and re-attaching UTC on the way out keeps the
+    rest of the code from ever comparing naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json}  # noqa: RUF012
+
+
+class Workspace(Base):
+    """One brand; an agency runs many in one install."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    """A named Boolean query of a kind (brand, competitor, industry, campaign, person)."""
+
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    query: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Source(Base):
+    """A configured place posts come from, with its cursor and health."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_s: Mapped[float] = mapped_column(Float, default=900.0)
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_problems: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    posts_total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Post(Base):
+    """One stored item in the post format, unique per (workspace, source, external id)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "external_id"),
+        Index("ix_posts_workspace_created", "workspace_id", "created_at"),
+        Index("ix_posts_workspace_dedupe", "workspace_id", "dedupe_key"),
+        Index("ix_posts_workspace_conversation", "workspace_id", "conversation_id"),
+        Index("ix_posts_duplicate_of", "duplicate_of"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(512))
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), default=None
+    )
+    url: Mapped[str | None] = mapped_column(Text, default=None)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    lang: Mapped[str | None] = mapped_column(String(16), default=None)
+    author_id: Mapped[str | None] = mapped_column(String(512), default=None)
+    author_handle: Mapped[str | None] = mapped_column(String(512), default=None)
+    author_name: Mapped[str | None] = mapped_column(String(512), default=None)
+    author_followers: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    in_reply_to: Mapped[str | None] = mapped_column(String(512), default=None)
+    conversation_id: Mapped[str | None] = mapped_column(String(512), default=None)
+    likes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    shares: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    replies: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), default=None
+    )
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    """A post that matched a topic. ``created_at`` is the post's, copied for time series."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        Index("ix_mentions_topic_created", "workspace_id", "topic_id", "created_at"),
+        Index("ix_mentions_topic", "topic_id"),
+    )
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+
+
+class PostBand(Base):
+    """Locality-sensitive hash bands of a post's MinHash, to find copy-paste near-duplicates."""
+
+    __tablename__ = "post_bands"
+    __table_args__ = (Index("ix_post_bands_lookup", "workspace_id", "band"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -1,0 +1,342 @@
+"""Writing a processed batch, its duplicates' links and its source cursor in ONE transaction.
+
+This is the guarantee the listener and imports stand on: either the posts and the cursor that
+follows them are both stored, or neither is. Uniqueness of (workspace, source, external id) is
+the database's job; the few look-ups here are one query per batch, never one per post.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from goodwill.pipeline.batch import ProcessedPost
+from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
+from goodwill.store.db import writer
+from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
+
+__all__ = ["WriteResult", "write_batch"]
+
+_CHUNK = 500
+P = Post.__table__.c
+
+
+@dataclass(slots=True)
+class WriteResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    mentions: int = 0
+
+    def add(self, other: WriteResult) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.duplicates += other.duplicates
+        self.mentions += other.mentions
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _row(
+    item: ProcessedPost, workspace_id: int, source_id: int | None, now: datetime
+) -> dict[str, Any]:
+    post = item.post
+    author = post.author
+    extra = dict(post.extra)
+    if item.detected_lang:
+        extra["lang_detected"] = True
+    return {
+        "workspace_id": workspace_id,
+        "source": post.source,
+        "external_id": post.id,
+        "source_id": source_id,
+        "url": post.url,
+        "text": post.text,
+        "created_at": post.created_at,
+        "lang": post.lang,
+        "author_id": author.id if author else None,
+        "author_handle": author.handle if author else None,
+        "author_name": author.name if author else None,
+        "author_followers": author.followers if author else None,
+        "in_reply_to": post.in_reply_to,
+        "conversation_id": post.conversation_id,
+        "likes": post.metrics.likes,
+        "shares": post.metrics.shares,
+        "replies": post.metrics.replies,
+        "is_own": post.is_own,
+        "extra": extra,
+        "analysis": item.analysis,
+        "content_hash": item.content_hash,
+        "dedupe_key": item.keys.exact,
+        "minhash": item.keys.signature,
+        "duplicate_of": None,
+        "duplicate_count": 0,
+        "ingested_at": now,
+        "updated_at": now,
+    }
+
+
+def _existing(
+    conn: Connection, workspace_id: int, batch: Sequence[ProcessedPost]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for item in batch:
+        by_source[item.post.source].append(item.post.id)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(P.id, P.external_id, P.content_hash).where(
+                    P.workspace_id == workspace_id, P.source == source, P.external_id.in_(chunk)
+                )
+            )
+            for row in rows:
+                found[(source, row.external_id)] = (row.id, row.content_hash)
+    return found
+
+
+Ref = int | tuple[str, int]
+"""An original: a stored post's id, or ("batch", i) for the i-th new post of this batch."""
+
+
+class _Originals:
+    """Finds, for each new post, the original it repeats: stored earlier or earlier in the batch."""
+
+    def __init__(self, conn: Connection, workspace_id: int, new: Sequence[ProcessedPost]) -> None:
+        self.by_key: dict[str, Ref] = {}
+        self.by_band: dict[int, list[tuple[Ref, bytes]]] = defaultdict(list)
+        keys = sorted({i.keys.exact for i in new if i.keys.exact})
+        for chunk in _chunks(keys):
+            rows = conn.execute(
+                select(P.id, P.dedupe_key, P.duplicate_of)
+                .where(P.workspace_id == workspace_id, P.dedupe_key.in_(chunk))
+                .order_by(P.id)
+            )
+            for row in rows:
+                self.by_key.setdefault(row.dedupe_key, row.duplicate_of or row.id)
+        bands = sorted({b for i in new for b in i.keys.bands})
+        B = PostBand.__table__.c
+        for chunk in _chunks(bands):
+            rows = conn.execute(
+                select(B.band, P.id, P.minhash, P.duplicate_of)
+                .join(Post.__table__, P.id == B.post_id)
+                .where(B.workspace_id == workspace_id, B.band.in_(chunk))
+                .order_by(P.id)
+            )
+            for row in rows:
+                if row.minhash is not None:
+                    self.by_band[row.band].append((row.duplicate_of or row.id, row.minhash))
+
+    def find(self, item: ProcessedPost) -> Ref | None:
+        if item.keys.exact and item.keys.exact in self.by_key:
+            return self.by_key[item.keys.exact]
+        if item.keys.signature is not None:
+            for band in item.keys.bands:
+                for original, signature in self.by_band.get(band, ()):
+                    if similarity(item.keys.signature, signature) >= NEAR_DUPLICATE_SIMILARITY:
+                        return original
+        return None
+
+    def remember(self, item: ProcessedPost, ref: Ref) -> None:
+        if item.keys.exact:
+            self.by_key.setdefault(item.keys.exact, ref)
+        if item.keys.signature is not None:
+            for band in item.keys.bands:
+                self.by_band[band].append((ref, item.keys.signature))
+
+
+def _insert_posts(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    result = conn.execute(insert(Post).returning(P.id, sort_by_parameter_order=True), rows)
+    return [r.id for r in result]
+
+
+def _write(
+    conn: Connection,
+    workspace_id: int,
+    batch: Sequence[ProcessedPost],
+    source_id: int | None,
+    cursor: dict[str, Any] | None,
+) -> WriteResult:
+    now = utcnow()
+    result = WriteResult()
+    existing = _existing(conn, workspace_id, batch)
+    new: list[ProcessedPost] = []
+    changed: list[tuple[int, ProcessedPost]] = []
+    for item in batch:
+        found = existing.get((item.post.source, item.post.id))
+        if found is None:
+            new.append(item)
+        elif found[1] != item.content_hash:
+            changed.append((found[0], item))
+        else:
+            result.unchanged += 1
+
+    mention_rows: list[dict[str, Any]] = []
+
+    def mentions_of(post_id: int, item: ProcessedPost) -> None:
+        for topic_id in item.topic_ids:
+            mention_rows.append(
+                {
+                    "post_id": post_id,
+                    "topic_id": topic_id,
+                    "workspace_id": workspace_id,
+                    "created_at": item.post.created_at,
+                }
+            )
+
+    # New posts: first decide which earlier post each one repeats (stored, or earlier in this
+    # batch), then insert the originals, then the repeats linked to them: two statements.
+    originals = _Originals(conn, workspace_id, new)
+    refs: list[Ref | None] = []
+    for i, item in enumerate(new):
+        # The brand's own posts are never hidden as repeats: each reply we send answers someone
+        # (sending the same template many times is flagged by the inbox, not collapsed here).
+        ref = None if item.post.is_own else originals.find(item)
+        refs.append(ref)
+        if ref is None:
+            originals.remember(item, ("batch", i))
+    rows = [_row(item, workspace_id, source_id, now) for item in new]
+    first = [i for i, ref in enumerate(refs) if ref is None]
+    ids: dict[int, int] = dict(
+        zip(first, _insert_posts(conn, [rows[i] for i in first]), strict=True)
+    )
+    repeats: dict[int, int] = defaultdict(int)
+    later = []
+    for i, ref in enumerate(refs):
+        if ref is None:
+            continue
+        original = ids[ref[1]] if isinstance(ref, tuple) else ref
+        rows[i]["duplicate_of"] = original
+        repeats[original] += 1
+        later.append(i)
+    ids.update(zip(later, _insert_posts(conn, [rows[i] for i in later]), strict=True))
+    result.duplicates = len(later)
+    band_rows = [
+        {"post_id": ids[i], "band": band, "workspace_id": workspace_id}
+        for i in first
+        for band in sorted(set(new[i].keys.bands))
+    ]
+    for i, item in enumerate(new):
+        mentions_of(ids[i], item)
+    result.inserted = len(new)
+
+    if changed:
+        conn.execute(
+            update(Post)
+            .where(P.id == bindparam("_id"))
+            .values(
+                {
+                    name: bindparam(name)
+                    for name in (
+                        "url",
+                        "text",
+                        "created_at",
+                        "lang",
+                        "author_id",
+                        "author_handle",
+                        "author_name",
+                        "author_followers",
+                        "in_reply_to",
+                        "conversation_id",
+                        "likes",
+                        "shares",
+                        "replies",
+                        "is_own",
+                        "extra",
+                        "content_hash",
+                        "dedupe_key",
+                        "minhash",
+                        "updated_at",
+                    )
+                }
+            ),
+            [
+                {
+                    "_id": post_id,
+                    **{
+                        k: v
+                        for k, v in _row(item, workspace_id, source_id, now).items()
+                        if k
+                        not in {
+                            "workspace_id",
+                            "source",
+                            "external_id",
+                            "source_id",
+                            "analysis",
+                            "duplicate_of",
+                            "duplicate_count",
+                            "ingested_at",
+                        }
+                    },
+                }
+                for post_id, item in changed
+            ],
+        )
+        changed_ids = [post_id for post_id, _ in changed]
+        for chunk in _chunks(changed_ids):
+            conn.execute(delete(Mention).where(Mention.post_id.in_(chunk)))
+        for post_id, item in changed:
+            mentions_of(post_id, item)
+        result.updated = len(changed)
+
+    if repeats:
+        conn.execute(
+            update(Post)
+            .where(P.id == bindparam("_id"))
+            .values(duplicate_count=P.duplicate_count + bindparam("_n")),
+            [{"_id": k, "_n": v} for k, v in repeats.items()],
+        )
+    if band_rows:
+        conn.execute(insert(PostBand), band_rows)
+    if mention_rows:
+        conn.execute(insert(Mention), mention_rows)
+    result.mentions = len(mention_rows)
+    if source_id is not None:
+        values: dict[str, Any] = {
+            "last_success_at": now,
+            "posts_total": Source.posts_total + result.inserted,
+        }
+        if cursor is not None:
+            values["cursor"] = cursor
+        conn.execute(
+            update(Source)
+            .where(Source.id == source_id, Source.workspace_id == workspace_id)
+            .values(values)
+        )
+    return result
+
+
+def write_batch(
+    engine: Engine,
+    workspace_id: int,
+    batch: Sequence[ProcessedPost],
+    *,
+    source_id: int | None = None,
+    cursor: dict[str, Any] | None = None,
+) -> WriteResult:
+    """Store ``batch`` and, with it, ``cursor`` as the source's new position.
+
+    A concurrent writer that stored the same post first makes the transaction fail on the
+    unique key; the batch is then simply written again, and now finds the post there.
+    """
+    for attempt in range(3):
+        try:
+            with writer(engine).begin() as conn:
+                return _write(conn, workspace_id, batch, source_id, cursor)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

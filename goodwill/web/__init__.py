@@ -1,0 +1,1 @@
+"""The web interface (FastAPI, server-rendered pages, no CDN: every asset is served from here)."""
