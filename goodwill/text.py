@@ -56,11 +56,9 @@ _TRANSLATE: dict[int, str | None] = {
 _NEEDS_TRANSLATE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _TRANSLATE) + "]")
 
 
-
 # Combining marks of the Latin and Greek alphabets, unless they sit on a Cyrillic letter
 # (й and ё are letters of their own in Russian, not accented и and е).
 _MARKS = re.compile(r"(?<![\u0400-\u052f])[\u0300-\u036f]+")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _fold_run(run: str) -> str:
@@ -75,23 +73,30 @@ def _fold_run(run: str) -> str:
 
 
 _fold_short_run = functools.lru_cache(maxsize=65_536)(_fold_run)
+_NON_ASCII_RUNS = re.compile(r"([^\x00-\x7f]+)")
 
 
-def _fold_match(match: re.Match[str]) -> str:
-    run = match.group()
-    return _fold_short_run(run) if len(run) <= 16 else _fold_run(run)
+def _folded_pieces(text: str) -> list[str]:
+    """``text`` cut into ASCII and non-ASCII runs (alternating, ASCII first), each folded.
+
+    ASCII needs only ``lower``; a non-ASCII run (an emoji, an accented letter, a Japanese
+    sentence) is folded on its own, and short ones are cached: the same few emoji come back in
+    post after post.
+    """
+    pieces = _NON_ASCII_RUNS.split(text)
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            pieces[i] = _fold_short_run(piece) if len(piece) <= 16 else _fold_run(piece)
+        elif piece:
+            pieces[i] = piece.lower()
+    return pieces
 
 
 def fold(text: str) -> str:
-    """The matching form of ``text``: case-, accent- and width-insensitive (see module doc).
-
-    ASCII needs only ``lower``; the non-ASCII runs between ASCII characters (an emoji, an
-    accented letter, a Japanese sentence) are folded one by one, and short ones are cached: the
-    same few emoji come back in post after post.
-    """
+    """The matching form of ``text``: case-, accent- and width-insensitive (see module doc)."""
     if text.isascii():
         return text.lower()
-    return _NON_ASCII.sub(_fold_match, text.lower())
+    return "".join(_folded_pieces(text))
 
 
 # Scripts written without spaces between words: one token per character.
@@ -151,28 +156,30 @@ _TAG_BODY = rf"\w(?:\w+|{_MARK}+)*"
 _TOKEN = re.compile(
     rf"(?<!\w)[#@]{_TAG_BODY}(?:'{_TAG_BODY})*|{_EMOJI}|[{_CHAR_SCRIPTS}]|{_WORD}(?:'{_WORD})*",
 )
-_ASCII_TOKEN = re.compile(r"(?<!\w)[#@]\w+(?:'\w+)*|\w+(?:'\w+)*")
+_ASCII_TOKEN = re.compile(r"(?<!\w)[#@]\w+(?:'\w+)*|\w+(?:'\w+)*|\x02")
 _LINK = re.compile(r"(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.)\S*")
-_NON_ASCII_RUNS = re.compile(r"([^\x00-\x7f]+)")
-_WORDISH_EDGE = re.compile(rf"[\w#@'{_MARK[1:-1]}]")
+_WORDISH_EDGE = re.compile(rf"[\w#@'*\u20e3{_MARK[1:-1]}]")
 
-# ASCII: every character that cannot be part of a token becomes a space in one C pass.
+# ASCII: every character that cannot be part of a token becomes a space in one C pass. The
+# mixed path also keeps \x02, its placeholder for a non-ASCII run.
 _ASCII_KEEP = b"abcdefghijklmnopqrstuvwxyz0123456789_'#@"
 _ASCII_SPACES = bytes(c if c in _ASCII_KEEP else 32 for c in range(256))
+_PLACEHOLDER = "\x02"
+_ASCII_SPACES_KEEP_PLACEHOLDER = bytes(c if c in _ASCII_KEEP or c == 2 else 32 for c in range(256))
 
 
 def _strip_possessive(found: list[str]) -> list[str]:
     return [t[:-2] if t.endswith("'s") and len(t) > 2 else t for t in found]
 
 
-def _ascii_tokens(folded: str) -> list[str]:
+def _ascii_tokens(folded: str, table: bytes = _ASCII_SPACES) -> list[str]:
     """``_TOKEN`` on lowercase ASCII, without running a regular expression in the usual case.
 
     After the translation only ``a-z 0-9 _ ' # @`` and spaces are left, so ``split`` gives the
     tokens unless a sigil or an apostrophe is out of place (``c#``, ``#``, ``'quoted'``): those
     rare texts take the regular expression.
     """
-    padded = " " + folded.encode("ascii").translate(_ASCII_SPACES).decode("ascii") + " "
+    padded = " " + folded.encode("ascii").translate(table).decode("ascii") + " "
     find = padded.find
     for mark in "#@'":
         i = find(mark)
@@ -190,51 +197,87 @@ def _regex_tokens(folded: str) -> list[str]:
     return _strip_possessive(found) if "'s" in folded else found
 
 
-def _mixed_tokens(folded: str) -> list[str]:
-    """Mostly-ASCII text (a few emoji, dashes, quotes): ASCII runs take the fast path.
+@functools.lru_cache(maxsize=16_384)
+def _run_tokens(run: str) -> tuple[str, ...]:
+    return tuple(_regex_tokens(run))
 
-    Splitting is only safe where no token can cross the cut, so when word-like characters touch
-    both sides of any cut the whole text goes through ``_TOKEN`` instead.
+
+def _drop_links(folded: str) -> str:
+    """``_LINK.sub(" ", folded)``, with the expression run only from the first link on.
+
+    A link cannot start before the space that precedes its ``://`` or ``www.``, and links
+    usually come last in a post.
     """
-    pieces = _NON_ASCII_RUNS.split(folded)
-    if len(pieces) > 9:
-        return _regex_tokens(folded)
-    edge = _WORDISH_EDGE.match
-    for i in range(1, len(pieces) - 1, 2):
-        run = pieces[i]
-        before, after = pieces[i - 1], pieces[i + 1]
-        if (before and edge(before[-1]) and edge(run[0])) or (
-            after and edge(after[0]) and edge(run[-1])
-        ):
-            return _regex_tokens(folded)
-    out: list[str] = []
-    for i, piece in enumerate(pieces):
-        if piece:
-            out.extend(_regex_tokens(piece) if i % 2 else _ascii_tokens(piece))
-    return out
+    found = [i for i in (folded.find("://"), folded.find("www.")) if i >= 0]
+    if not found:
+        return folded
+    start = folded.rfind(" ", 0, min(found)) + 1
+    return folded[:start] + _LINK.sub(" ", folded[start:])
 
 
 def tokens_of_folded(folded: str) -> list[str]:
-    """:func:`tokens` of a string that is already :func:`fold`-ed (saves folding twice)."""
+    """:func:`tokens` of a string that is already :func:`fold`-ed."""
     if "://" in folded or "www." in folded:
-        folded = _LINK.sub(" ", folded)
+        folded = _drop_links(folded)
     if folded.isascii():
         return _ascii_tokens(folded)
-    return _mixed_tokens(folded)
+    return _regex_tokens(folded)
+
+
+def _mixed_tokens(text: str) -> list[str]:
+    """Mostly-ASCII text with a few emoji, dashes or accents, without the slow expression.
+
+    The folded ASCII runs are tokenised together, each non-ASCII run standing in as a
+    placeholder token, and the placeholders are then replaced by the run's own tokens. That is
+    only right where no token can cross from a run into its neighbour, so when word-like
+    characters touch both sides of a cut, or a link is around, the whole text goes the slow way.
+    """
+    pieces = _folded_pieces(text)
+    if len(pieces) > 21 or _PLACEHOLDER in text:
+        return tokens_of_folded("".join(pieces))
+    ascii_parts = [pieces[0]]
+    runs: list[str] = []
+    for i in range(1, len(pieces), 2):
+        run = pieces[i]
+        if run.isascii():  # "é" folded to "e", "…" to "...": part of the ASCII around it
+            ascii_parts[-1] += run + pieces[i + 1]
+        else:
+            runs.append(run)
+            ascii_parts.append(pieces[i + 1])
+    edge = _WORDISH_EDGE.match
+    for i, run in enumerate(runs):
+        before, after = ascii_parts[i], ascii_parts[i + 1]
+        if (before and edge(before[-1]) and edge(run[0])) or (
+            after and edge(after[0]) and edge(run[-1])
+        ):
+            return tokens_of_folded("".join(pieces))
+    joined = " \x02 ".join(ascii_parts)
+    if not runs or "://" in joined or "www." in joined:
+        return tokens_of_folded("".join(pieces))
+    found = _ascii_tokens(joined, _ASCII_SPACES_KEEP_PLACEHOLDER)
+    at = 0
+    for run in runs:
+        at = found.index(_PLACEHOLDER, at)
+        replacement = _run_tokens(run) if len(run) <= 16 else tuple(_regex_tokens(run))
+        found[at : at + 1] = replacement
+        at += len(replacement)
+    return found
 
 
 def tokens(text: str) -> list[str]:
     """The folded tokens of ``text`` in order: words, ``#tags``, ``@mentions``, emoji, CJK chars."""
-    return tokens_of_folded(fold(text))
+    if text.isascii():
+        return tokens_of_folded(text.lower())
+    return _mixed_tokens(text)
 
 
 _STARTS_EMOJI = re.compile(rf"[{_PICTOGRAPH}\U0001f1e6-\U0001f1ff]|[0-9#*]\u20e3")
 
 
 def words_for_shingles(text: str) -> list[str]:
-    """:func:`tokens` without sigils (``#tag`` → ``tag``) and without emoji: near-duplicate input."""
+    """:func:`tokens` without sigils (``#tag`` → ``tag``) or emoji: near-duplicate detection."""
     out = []
-    for token in tokens_of_folded(fold(text)):
+    for token in tokens(text):
         first = token[0]
         if first == "#" or first == "@":
             out.append(token[1:])

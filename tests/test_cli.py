@@ -52,11 +52,24 @@ def test_workspace_topic_import_and_mentions(cli: Any, tmp_path: Path) -> None:
     topics = json.loads(cli("topics", "list", "--json").stdout)
     assert [t["name"] for t in topics] == ["brand", "rivals"]
 
-    f = write_jsonl(tmp_path / "posts.jsonl", [
-        {"id": "1", "source": "x", "text": "Brightloaf rocks", "created_at": "2026-11-01T10:00:00Z"},
-        {"id": "2", "source": "x", "text": "Oven Republic is fine", "created_at": "2026-11-01T11:00:00Z"},
-        {"id": "3", "source": "x", "text": 42, "created_at": "2026-11-01T11:00:00Z"},
-    ])
+    f = write_jsonl(
+        tmp_path / "posts.jsonl",
+        [
+            {
+                "id": "1",
+                "source": "x",
+                "text": "Brightloaf rocks",
+                "created_at": "2026-11-01T10:00:00Z",
+            },
+            {
+                "id": "2",
+                "source": "x",
+                "text": "Oven Republic is fine",
+                "created_at": "2026-11-01T11:00:00Z",
+            },
+            {"id": "3", "source": "x", "text": 42, "created_at": "2026-11-01T11:00:00Z"},
+        ],
+    )
     report = json.loads(cli("import", str(f), "--json").stdout)
     assert (report["inserted"], report["rejected"]) == (2, 1)
     assert report["problems"] == ["line 3 (id '3'): text: expected a string, got int"]
@@ -77,10 +90,23 @@ def test_csv_import_with_mapping(cli: Any, tmp_path: Path) -> None:
     cli("workspaces", "add", "W")
     cli("topics", "add", "t", "--kind", "brand", "--query", "bread")
     f = tmp_path / "p.csv"
-    f.write_text("tid,body,when\n1,bread is good,2026-11-01 10:00\n2,no match,2026-11-01 10:00\n"
-                 "3,bread again,not a date\n")
-    out = cli("import", str(f), "--map", "id=tid", "--map", "text=body", "--map", "created_at=when",
-              "--assume-tz", "UTC", "--json").stdout
+    f.write_text(
+        "tid,body,when\n1,bread is good,2026-11-01 10:00\n2,no match,2026-11-01 10:00\n"
+        "3,bread again,not a date\n"
+    )
+    out = cli(
+        "import",
+        str(f),
+        "--map",
+        "id=tid",
+        "--map",
+        "text=body",
+        "--map",
+        "created_at=when",
+        "--assume-tz",
+        "UTC",
+        "--json",
+    ).stdout
     report = json.loads(out)
     assert (report["inserted"], report["mentions"], report["rejected"]) == (2, 1, 1)
     assert report["problems"][0].startswith("line 4 (id '3'): created_at:")
@@ -93,11 +119,29 @@ def test_query_check_and_match(cli: Any) -> None:
     assert bad.exit_code == 1 and "column" in bad.output and "Traceback" not in bad.output
     as_json = json.loads(cli("query", "check", "a OR", "--json", ok=False).stdout)
     assert as_json["ok"] is False and as_json["column"] >= 1
-    posts = "\n".join(json.dumps(p) for p in [
-        {"id": "a", "source": "x", "text": "delivery was late", "created_at": "2026-11-01T10:00:00Z"},
-        {"id": "b", "source": "x", "text": "delivery on time", "created_at": "2026-11-01T10:00:00Z"},
-        {"id": "c", "source": "x", "text": "late late late", "created_at": "2026-11-01T10:00:00Z"},
-    ])
+    posts = "\n".join(
+        json.dumps(p)
+        for p in [
+            {
+                "id": "a",
+                "source": "x",
+                "text": "delivery was late",
+                "created_at": "2026-11-01T10:00:00Z",
+            },
+            {
+                "id": "b",
+                "source": "x",
+                "text": "delivery on time",
+                "created_at": "2026-11-01T10:00:00Z",
+            },
+            {
+                "id": "c",
+                "source": "x",
+                "text": "late late late",
+                "created_at": "2026-11-01T10:00:00Z",
+            },
+        ]
+    )
     res = cli("query", "match", "late NEAR/3 delivery", input=posts + "\n")
     assert res.stdout.split() == ["a"]
 
@@ -121,19 +165,32 @@ def test_errors_are_messages_not_tracebacks(cli: Any, tmp_path: Path) -> None:
 def test_killed_import_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
     """A real process killed with SIGKILL mid-import; importing again gives every post once."""
     db = tmp_path / "gw.db"
-    env = {**os.environ, "GOODWILL_DATABASE_URL": f"sqlite:///{db}", "GOODWILL_INGEST_BATCH_SIZE": "200"}
+    env = {
+        **os.environ,
+        "GOODWILL_DATABASE_URL": f"sqlite:///{db}",
+        "GOODWILL_INGEST_BATCH_SIZE": "200",
+    }
     rows = [
-        {"id": str(i), "source": "x", "text": f"bread post {i} " + "word " * (i % 7),
-         "created_at": "2026-11-01T10:00:00Z"}
+        {
+            "id": str(i),
+            "source": "x",
+            "text": f"bread post {i} " + "word " * (i % 7),
+            "created_at": "2026-11-01T10:00:00Z",
+        }
         for i in range(20_000)
     ]
     f = write_jsonl(tmp_path / "big.jsonl", rows)
     gw = [sys.executable, "-m", "goodwill"]
     subprocess.run([*gw, "workspaces", "add", "W"], env=env, check=True, capture_output=True)
-    subprocess.run([*gw, "topics", "add", "t", "--kind", "brand", "--query", "bread"], env=env,
-                   check=True, capture_output=True)
-    proc = subprocess.Popen([*gw, "import", str(f), "--json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    subprocess.run(
+        [*gw, "topics", "add", "t", "--kind", "brand", "--query", "bread"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [*gw, "import", str(f), "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     import sqlite3
 
     deadline = time.monotonic() + 60
@@ -154,7 +211,9 @@ def test_killed_import_resumes_without_loss_or_duplicates(tmp_path: Path) -> Non
     with sqlite3.connect(db) as conn:
         partial = conn.execute("select count(*) from posts").fetchone()[0]
     assert 0 < partial < 20_000 and partial % 200 == 0  # whole batches only
-    out = subprocess.run([*gw, "import", str(f), "--json"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [*gw, "import", str(f), "--json"], env=env, check=True, capture_output=True
+    )
     report = json.loads(out.stdout)
     assert report["inserted"] == 20_000 - partial and report["unchanged"] == partial
     with sqlite3.connect(db) as conn:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from goodwill.sources.files import FileFormatError, ReadProblem, parse_mapping, read_csv, read_jsonl, read_posts
+from goodwill.sources.files import (
+    FileFormatError,
+    ReadProblem,
+    parse_mapping,
+    read_csv,
+    read_jsonl,
+    read_posts,
+)
 
 
 def test_jsonl_reports_broken_lines_with_numbers() -> None:
@@ -20,19 +27,29 @@ def test_jsonl_reports_broken_lines_with_numbers() -> None:
 
 def test_csv_with_mapping_builds_nested_fields() -> None:
     stream = io.StringIO("tweet_id,body,user,when,likes\n7,hello,@bo,2026-01-01T00:00:00Z,3\n")
-    mapping = parse_mapping(["id=tweet_id", "text=body", "author.handle=user", "created_at=when",
-                             "metrics.likes=likes"])
+    mapping = parse_mapping(
+        ["id=tweet_id", "text=body", "author.handle=user", "created_at=when", "metrics.likes=likes"]
+    )
     [(where, obj)] = list(read_csv(stream, mapping))
     assert where == "line 2"
-    assert obj == {"id": "7", "text": "hello", "author": {"handle": "@bo"},
-                   "created_at": "2026-01-01T00:00:00Z", "metrics": {"likes": "3"}}
+    assert obj == {
+        "id": "7",
+        "text": "hello",
+        "author": {"handle": "@bo"},
+        "created_at": "2026-01-01T00:00:00Z",
+        "metrics": {"likes": "3"},
+    }
 
 
 def test_csv_unmapped_columns_are_kept_and_ragged_rows_reported() -> None:
-    stream = io.StringIO('id,text,created_at,mood\n1,"multi\nline",2026-01-01T00:00:00Z,happy\n2,x,y,z,extra\n')
+    stream = io.StringIO(
+        'id,text,created_at,mood\n1,"multi\nline",2026-01-01T00:00:00Z,happy\n2,x,y,z,extra\n'
+    )
     items = list(read_csv(stream))
     assert items[0][1]["mood"] == "happy" and items[0][1]["text"] == "multi\nline"
-    assert isinstance(items[1][1], ReadProblem) and "5 fields; the header has 4" in items[1][1].message
+    assert (
+        isinstance(items[1][1], ReadProblem) and "5 fields; the header has 4" in items[1][1].message
+    )
     assert items[1][0] == "line 4"
 
 

@@ -1,4 +1,4 @@
-"""Ingest on SQLite and PostgreSQL: idempotent, edits update, repeats collapse, crashes lose nothing."""
+"""Ingest on SQLite and PostgreSQL: idempotent, edits update, repeats collapse, no loss on crash."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def world(repo: Repository, settings: Settings) -> tuple[Repository, Ingestor, i
 
 def count(repo: Repository, ws_id: int) -> int:
     with repo.session() as s:
-        return int(s.scalar(select(func.count()).select_from(Post).where(Post.workspace_id == ws_id)) or 0)
+        return int(
+            s.scalar(select(func.count()).select_from(Post).where(Post.workspace_id == ws_id)) or 0
+        )
 
 
 def test_ingest_matches_topics_and_is_idempotent(world: tuple[Repository, Ingestor, int]) -> None:
@@ -76,9 +78,14 @@ def test_edited_post_updates_text_and_mentions(world: tuple[Repository, Ingestor
 
 
 def test_bad_rows_are_reported_and_good_rows_land(world: tuple[Repository, Ingestor, int]) -> None:
-    repo, ing, ws = world
-    batch = [post(1, "Brightloaf one"), {"id": "2", "source": "x", "text": 5}, post(3, "Brightloaf", created_at="nope"),
-             "not an object", post(4, "Brightloaf four")]
+    _repo, ing, ws = world
+    batch = [
+        post(1, "Brightloaf one"),
+        {"id": "2", "source": "x", "text": 5},
+        post(3, "Brightloaf", created_at="nope"),
+        "not an object",
+        post(4, "Brightloaf four"),
+    ]
     report = ing.ingest(ws, items(batch))
     assert report.written.inserted == 2
     problems = [str(p) for p in report.problems]
@@ -87,9 +94,13 @@ def test_bad_rows_are_reported_and_good_rows_land(world: tuple[Repository, Inges
     assert problems[2] == "line 4: post: expected a JSON object, got str"
 
 
-def test_reposts_and_near_duplicates_collapse_onto_the_original(world: tuple[Repository, Ingestor, int]) -> None:
+def test_reposts_and_near_duplicates_collapse_onto_the_original(
+    world: tuple[Repository, Ingestor, int],
+) -> None:
     repo, ing, ws = world
-    original = "Brightloaf just opened a new bakery on Main Street and the croissants are incredible"
+    original = (
+        "Brightloaf just opened a new bakery on Main Street and the croissants are incredible"
+    )
     batch = [
         post(1, original),
         post(2, "RT @user1: " + original),
@@ -110,7 +121,7 @@ def test_reposts_and_near_duplicates_collapse_onto_the_original(world: tuple[Rep
 
 
 def test_short_common_replies_are_not_duplicates(world: tuple[Repository, Ingestor, int]) -> None:
-    repo, ing, ws = world
+    _repo, ing, ws = world
     report = ing.ingest(ws, items([post(1, "thanks Brightloaf!"), post(2, "thanks Brightloaf!")]))
     assert report.written.duplicates == 0
 
@@ -146,15 +157,17 @@ def test_crash_mid_batch_loses_and_duplicates_nothing(
     repo, ing, ws = world
     src = repo.add_source(ws, "rss", "feed", {"url": "https://example.com/feed"}, 900)
     original = "Brightloaf sourdough is the best thing that happened to this town in years"
-    batch = [post(i, f"Brightloaf post number {i} with enough words to stand alone") for i in range(1, 6)]
+    batch = [
+        post(i, f"Brightloaf post number {i} with enough words to stand alone") for i in range(1, 6)
+    ]
     batch.append(post(9, original))
     batch.append(post(10, "RT @user9: " + original))
     real_insert = writer_module._insert_posts
     calls = {"n": 0}
 
-    def crashing_insert(conn: Any, rows: Any) -> Any:
+    def crashing_insert(conn: Any, workspace_id: int, rows: Any) -> Any:
         calls["n"] += 1
-        ids = real_insert(conn, rows)
+        ids = real_insert(conn, workspace_id, rows)
         if calls["n"] == 2:  # originals are in, the repeats go in now: crash here
             raise RuntimeError("power cut")
         return ids
@@ -175,12 +188,17 @@ def test_crash_mid_batch_loses_and_duplicates_nothing(
 
 def test_search_words_phrases_prefixes_and_cjk(world: tuple[Repository, Ingestor, int]) -> None:
     repo, ing, ws = world
-    ing.ingest(ws, items([
-        post(1, "Brightloaf delivery was late, cold croissants"),
-        post(2, "Brightloaf: the café crème was lovely"),
-        post(3, "ブライトローフ Brightloaf のクロワッサン最高"),
-        post(4, "Brightloaf delivered early, hot croissants"),
-    ]))
+    ing.ingest(
+        ws,
+        items(
+            [
+                post(1, "Brightloaf delivery was late, cold croissants"),
+                post(2, "Brightloaf: the café crème was lovely"),
+                post(3, "ブライトローフ Brightloaf のクロワッサン最高"),
+                post(4, "Brightloaf delivered early, hot croissants"),
+            ]
+        ),
+    )
 
     def ids(q: str) -> list[str]:
         return sorted(p.external_id for p in repo.mentions(ws, MentionFilter(search=q)).posts)
@@ -211,11 +229,16 @@ def test_keyset_pagination_walks_everything_once(world: tuple[Repository, Ingest
 
 def test_language_is_detected_when_missing(world: tuple[Repository, Ingestor, int]) -> None:
     repo, ing, ws = world
-    ing.ingest(ws, items([
-        post(1, "¿A qué hora abre la panadería de Brightloaf en Madrid mañana?"),
-        post(2, "Brightloaf", lang="pt"),
-        post(3, "Brightloaf 🥐"),
-    ]))
+    ing.ingest(
+        ws,
+        items(
+            [
+                post(1, "¿A qué hora abre la panadería de Brightloaf en Madrid mañana?"),
+                post(2, "Brightloaf", lang="pt"),
+                post(3, "Brightloaf 🥐"),
+            ]
+        ),
+    )
     langs = {p.external_id: p.lang for p in repo.mentions(ws, MentionFilter()).posts}
     assert langs == {"1": "es", "2": "pt", "3": None}
 
@@ -229,3 +252,22 @@ def test_own_posts_are_never_hidden_as_repeats(world: tuple[Repository, Ingestor
     assert report.written.duplicates == 1
     shown = repo.mentions(ws, MentionFilter())
     assert sorted(p.external_id for p in shown.posts) == ["1", "2", "3"]
+
+
+def test_large_input_through_the_worker_process_matches_like_in_process(
+    repo: Repository, settings: Settings
+) -> None:
+    """Batches handed to the pipeline process get the same topics, repeats and problems."""
+    ws = repo.add_workspace("W")
+    topic = repo.add_topic(ws.id, "bread", TopicKind.BRAND, "bread OR sourdough")
+    rows = [post(i, f"bread post number {i} about things") for i in range(1, 121)]
+    rows[10] = {"id": "bad", "source": "x", "text": None}
+    rows.append(post(500, "RT @user1: bread post number 1 about things"))
+    assert settings.ingest_batch_size == 50 and settings.ingest_workers == 1
+    report = Ingestor(repo, settings).ingest(ws.id, items(rows))
+    assert (report.written.inserted, report.written.duplicates) == (120, 1)
+    assert [str(p) for p in report.problems] == [
+        "line 11 (id 'bad'): text: expected a string, got nothing"
+    ]
+    counts = repo.count_mentions(ws.id, MentionFilter(topic_ids=[topic.id]))
+    assert counts["mentions"] == 120

@@ -53,7 +53,9 @@ def test_valid_post_round_trips_to_json() -> None:
         ({"source": "Bad Source"}, "source", "lowercase"),
     ],
 )
-def test_bad_values_name_field_and_problem(change: dict[str, object], field: str, fragment: str) -> None:
+def test_bad_values_name_field_and_problem(
+    change: dict[str, object], field: str, fragment: str
+) -> None:
     with pytest.raises(PostError) as info:
         parse_post(good(**change))
     assert info.value.field == field
@@ -86,8 +88,13 @@ def test_dates_in_other_common_formats() -> None:
 
 def test_default_source_and_string_numbers_from_csv() -> None:
     post = parse_post(
-        {"id": 5, "text": "hi there", "created_at": "2026-01-01T00:00:00Z", "is_own": "true",
-         "metrics": {"likes": "4"}},
+        {
+            "id": 5,
+            "text": "hi there",
+            "created_at": "2026-01-01T00:00:00Z",
+            "is_own": "true",
+            "metrics": {"likes": "4"},
+        },
         default_source="import",
     )
     assert post.source == "import" and post.id == "5" and post.is_own and post.metrics.likes == 4

@@ -24,9 +24,7 @@ def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: A
 def test_migrations_match_the_tables(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn, opts={"include_object": _ours, "compare_type": True}
-        )
+        ctx = MigrationContext.configure(conn, opts={"include_object": _ours, "compare_type": True})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
 

@@ -19,7 +19,7 @@ from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import Workspace
 
-__all__ = ["JsonOpt", "WorkspaceOpt", "App", "fail", "print_json", "table"]
+__all__ = ["App", "JsonOpt", "WorkspaceOpt", "fail", "print_json", "table"]
 
 console = Console()
 err_console = Console(stderr=True)

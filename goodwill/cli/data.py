@@ -39,14 +39,21 @@ def _tz(name: str | None) -> Any:
 
 def import_posts(
     file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file in the post format.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from the extension).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the extension).")
+    ] = None,
     mapping: Annotated[
         list[str] | None,
-        typer.Option("--map", help="CSV only: FIELD=COLUMN, e.g. --map text=body --map author.handle=user."),
+        typer.Option(
+            "--map", help="CSV only: FIELD=COLUMN, e.g. --map text=body --map author.handle=user."
+        ),
     ] = None,
-    source: Annotated[str, typer.Option("--source", help="Source name for rows that have none.")] = "import",
+    source: Annotated[
+        str, typer.Option("--source", help="Source name for rows that have none.")
+    ] = "import",
     assume_tz: Annotated[
-        str | None, typer.Option("--assume-tz", help="Time zone for dates that have none (e.g. UTC).")
+        str | None,
+        typer.Option("--assume-tz", help="Time zone for dates that have none (e.g. UTC)."),
     ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
@@ -60,7 +67,10 @@ def import_posts(
         items = read_posts(file, fmt=fmt, mapping=parse_mapping(mapping or []))
         ingestor = Ingestor(app.repo, app.settings)
         report = _with_progress(
-            file, lambda cb: ingestor.ingest(ws.id, items, default_source=source, assume_tz=_tz(assume_tz), on_batch=cb),
+            file,
+            lambda cb: ingestor.ingest(
+                ws.id, items, default_source=source, assume_tz=_tz(assume_tz), on_batch=cb
+            ),
             quiet=json,
         )
     except FileFormatError as exc:
@@ -75,8 +85,13 @@ def _with_progress(file: Path, run: Any, *, quiet: bool) -> IngestReport:
     if quiet or not console.is_terminal:
         return run(None)  # type: ignore[no-any-return]
     with Progress(
-        TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TextColumn("posts"),
-        TimeElapsedColumn(), console=console, transient=True,
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("posts"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task("import", total=None)
         del size
@@ -122,7 +137,9 @@ def _filter(app: App, ws_id: int, topic: list[str] | None, **kw: Any) -> Mention
     return MentionFilter(topic_ids=ids, **kw)
 
 
-TopicOpt = Annotated[list[str] | None, typer.Option("--topic", "-t", help="Only this topic (repeatable).")]
+TopicOpt = Annotated[
+    list[str] | None, typer.Option("--topic", "-t", help="Only this topic (repeatable).")
+]
 
 
 def _post_json(post: Post, topics: list[str]) -> dict[str, Any]:
@@ -133,8 +150,12 @@ def _post_json(post: Post, topics: list[str]) -> dict[str, Any]:
         "text": post.text,
         "created_at": post.created_at.isoformat(),
         "lang": post.lang,
-        "author": {"id": post.author_id, "handle": post.author_handle, "name": post.author_name,
-                   "followers": post.author_followers},
+        "author": {
+            "id": post.author_id,
+            "handle": post.author_handle,
+            "name": post.author_name,
+            "followers": post.author_followers,
+        },
         "in_reply_to": post.in_reply_to,
         "conversation_id": post.conversation_id,
         "metrics": {"likes": post.likes, "shares": post.shares, "replies": post.replies},
@@ -148,21 +169,36 @@ def _post_json(post: Post, topics: list[str]) -> dict[str, Any]:
 @mentions_app.command("list")
 def mentions_list(
     topic: TopicOpt = None,
-    search: Annotated[str | None, typer.Option("--search", "-s", help='Words, "phrases", prefix*.')] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help='Words, "phrases", prefix*.')
+    ] = None,
     source: Annotated[str | None, typer.Option("--source")] = None,
     lang: Annotated[str | None, typer.Option("--lang")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Date or period: 24h, 7d, 2026-11-01.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Date or period: 24h, 7d, 2026-11-01.")
+    ] = None,
     until: Annotated[str | None, typer.Option("--until")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000)] = 20,
-    duplicates: Annotated[bool, typer.Option("--duplicates", help="Also list reposts and copies.")] = False,
+    duplicates: Annotated[
+        bool, typer.Option("--duplicates", help="Also list reposts and copies.")
+    ] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Newest mentions first; reposts are counted on their original, not listed again."""
     app = App.open()
     ws = app.workspace(workspace)
-    f = _filter(app, ws.id, topic, search=search, source=source, lang=lang, since=_since(since),
-                until=_since(until), include_duplicates=duplicates)
+    f = _filter(
+        app,
+        ws.id,
+        topic,
+        search=search,
+        source=source,
+        lang=lang,
+        since=_since(since),
+        until=_since(until),
+        include_duplicates=duplicates,
+    )
     page = app.repo.mentions(ws.id, f, limit=limit)
     names = app.repo.topic_names(ws.id)
     rows = [_post_json(p, [names[t] for t in page.topics[p.id]]) for p in page.posts]
@@ -176,7 +212,8 @@ def mentions_list(
         extra = f"  ×{r['repeats'] + 1}" if r["repeats"] else ""
         console.print(
             f"[dim]{r['created_at'][:16]}[/] [cyan]{r['source']}[/] [bold]{who}[/]"
-            f" [magenta]{', '.join(r['topics'])}[/]{extra}", highlight=False,
+            f" [magenta]{', '.join(r['topics'])}[/]{extra}",
+            highlight=False,
         )
         console.print("  " + r["text"].replace("\n", " ")[:280], markup=False, highlight=False)
         if r["url"]:
@@ -194,15 +231,20 @@ def mentions_count(
     """How many mentions, in all and per topic (reposts count as volume)."""
     app = App.open()
     ws = app.workspace(workspace)
-    counts = app.repo.count_mentions(ws.id, _filter(app, ws.id, topic, search=search, since=_since(since)))
+    counts = app.repo.count_mentions(
+        ws.id, _filter(app, ws.id, topic, search=search, since=_since(since))
+    )
     if json:
         print_json(counts)
         return
     table(
         f"Mentions in {ws.name}",
         ["topic", "mentions"],
-        [*[[k, v] for k, v in counts["topics"].items()], ["all topics", counts["mentions"]],
-         ["  without repeats", counts["unique"]]],
+        [
+            *[[k, v] for k, v in counts["topics"].items()],
+            ["all topics", counts["mentions"]],
+            ["  without repeats", counts["unique"]],
+        ],
     )
 
 
@@ -257,7 +299,11 @@ def query_match(query: str) -> None:
     bad = 0
     for where, obj in read_jsonl(sys.stdin):
         try:
-            post = parse_post(obj, default_source="import", assume_tz=UTC) if isinstance(obj, dict) else None
+            post = (
+                parse_post(obj, default_source="import", assume_tz=UTC)
+                if isinstance(obj, dict)
+                else None
+            )
             if post is None:
                 raise PostError("post", getattr(obj, "message", "expected a JSON object"))
         except PostError as exc:
@@ -269,7 +315,9 @@ def query_match(query: str) -> None:
             post.text,
             author_handle=author.handle if author else None,
             author_name=author.name if author else None,
-            url=post.url, lang=post.lang, source=post.source,
+            url=post.url,
+            lang=post.lang,
+            source=post.source,
         )
         if q.matches(doc):
             sys.stdout.write(post.id + "\n")

@@ -16,7 +16,9 @@ from goodwill.store.tables import Source
 
 __all__ = ["sources_app", "topics_app", "workspaces_app"]
 
-workspaces_app = typer.Typer(help="Brands in this install (an agency runs several).", no_args_is_help=True)
+workspaces_app = typer.Typer(
+    help="Brands in this install (an agency runs several).", no_args_is_help=True
+)
 topics_app = typer.Typer(help="What to listen for: named Boolean queries.", no_args_is_help=True)
 sources_app = typer.Typer(help="Where posts come from.", no_args_is_help=True)
 
@@ -24,7 +26,9 @@ sources_app = typer.Typer(help="Where posts come from.", no_args_is_help=True)
 @workspaces_app.command("add")
 def workspaces_add(
     name: str,
-    default: Annotated[bool, typer.Option("--default", help="Make it the default workspace.")] = False,
+    default: Annotated[
+        bool, typer.Option("--default", help="Make it the default workspace.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Create a workspace."""
@@ -36,7 +40,9 @@ def workspaces_add(
     if json:
         print_json({"id": ws.id, "name": ws.name, "default": ws.is_default})
     else:
-        console.print(f"Created workspace [bold]{ws.name}[/]" + (" (default)" if ws.is_default else ""))
+        console.print(
+            f"Created workspace [bold]{ws.name}[/]" + (" (default)" if ws.is_default else "")
+        )
 
 
 @workspaces_app.command("list")
@@ -76,7 +82,9 @@ def _checked_query(query: str) -> str:
 def topics_add(
     name: str,
     kind: Annotated[TopicKind, typer.Option("--kind", "-k", help="Why you listen to it.")],
-    query: Annotated[str, typer.Option("--query", "-q", help="Boolean query (docs/query-language.md).")],
+    query: Annotated[
+        str, typer.Option("--query", "-q", help="Boolean query (docs/query-language.md).")
+    ],
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -105,7 +113,11 @@ def topics_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     if json:
         print_json(rows)
     else:
-        table(f"Topics of {ws.name}", ["id", "name", "kind", "query", "enabled"], [list(r.values()) for r in rows])
+        table(
+            f"Topics of {ws.name}",
+            ["id", "name", "kind", "query", "enabled"],
+            [list(r.values()) for r in rows],
+        )
 
 
 @topics_app.command("edit")
@@ -175,8 +187,12 @@ def _source_row(src: Source) -> dict[str, Any]:
 def sources_add(
     kind: Annotated[str, typer.Argument(help="Source kind, e.g. rss.")],
     url: Annotated[str, typer.Argument(help="The feed's URL (for rss).")],
-    name: Annotated[str | None, typer.Option("--name", help="A name (default: from the URL).")] = None,
-    interval: Annotated[float | None, typer.Option("--interval", help="Seconds between polls.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="A name (default: from the URL).")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option("--interval", help="Seconds between polls.")
+    ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -196,7 +212,9 @@ def sources_add(
         fail(f"cannot add this {kind} source: {exc}")
     chosen = float(clean.get("interval", cls.default_interval))
     if chosen < app.settings.listen_min_interval:
-        fail(f"--interval must be at least {app.settings.listen_min_interval:g} seconds (politeness)")
+        fail(
+            f"--interval must be at least {app.settings.listen_min_interval:g} seconds (politeness)"
+        )
     label = name or _name_from_url(url)
     try:
         src = app.repo.add_source(ws.id, kind, label, clean, chosen)
@@ -205,7 +223,10 @@ def sources_add(
     if json:
         print_json(_source_row(src))
     else:
-        console.print(f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. Run `goodwill listen`.")
+        console.print(
+            f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. "
+            "Run `goodwill listen`."
+        )
 
 
 def _name_from_url(url: str) -> str:
@@ -228,8 +249,15 @@ def sources_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
         f"Sources of {ws.name}",
         ["name", "kind", "every", "health", "last success", "last error", "posts"],
         [
-            [r["name"], r["kind"], f"{r['interval_s']:g}s", r["health"], r["last_success_at"],
-             r["last_error"], r["posts_total"]]
+            [
+                r["name"],
+                r["kind"],
+                f"{r['interval_s']:g}s",
+                r["health"],
+                r["last_success_at"],
+                r["last_error"],
+                r["posts_total"],
+            ]
             for r in rows
         ],
     )
@@ -247,7 +275,10 @@ def sources_status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> Non
     for r in rows:
         console.print(f"[bold]{r['name']}[/] ({r['kind']}) {r['target']}")
         console.print(f"  health: {r['health']}   posts stored: {r['posts_total']}")
-        console.print(f"  last success: {r['last_success_at'] or 'never'}   next poll: {r['next_poll_at'] or 'now'}")
+        console.print(
+            f"  last success: {r['last_success_at'] or 'never'}   "
+            f"next poll: {r['next_poll_at'] or 'now'}"
+        )
         if r["last_error"]:
             console.print(f"  last error ({r['last_error_at']}): {r['last_error']}", markup=False)
         for problem in r["last_problems"][:10]:

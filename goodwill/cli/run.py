@@ -27,12 +27,21 @@ def _outcome_row(o: PollOutcome) -> list[str]:
         state = "[dim]not modified[/]"
     else:
         state = "[green]ok[/]"
-    return [o.source, state, str(w.inserted), str(w.updated), str(w.duplicates),
-            str(o.report.problem_count), o.next_poll_at.strftime("%H:%M:%S") if o.next_poll_at else ""]
+    return [
+        o.source,
+        state,
+        str(w.inserted),
+        str(w.updated),
+        str(w.duplicates),
+        str(o.report.problem_count),
+        o.next_poll_at.strftime("%H:%M:%S") if o.next_poll_at else "",
+    ]
 
 
 def listen(
-    once: Annotated[bool, typer.Option("--once", help="Poll every source once, then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, then exit.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Listen to every enabled source of every workspace. Ctrl-C stops cleanly; the next run
@@ -76,7 +85,12 @@ def listen(
     outcomes = asyncio.run(main())
     if once:
         if json:
-            print_json([{"source": o.source, "ok": o.ok, "error": o.error, **o.report.as_dict()} for o in outcomes])
+            print_json(
+                [
+                    {"source": o.source, "ok": o.ok, "error": o.error, **o.report.as_dict()}
+                    for o in outcomes
+                ]
+            )
         else:
             t = Table(header_style="bold")
             for col in ("source", "state", "new", "updated", "repeats", "skipped", "next poll"):
@@ -137,8 +151,10 @@ def demo(
     )
     for topic, n in counts["topics"].items():
         console.print(f"  topic [bold]{topic}[/]: {n} mentions")
-    console.print("Try: [bold]goodwill mentions list --topic Brightloaf[/]   "
-                  "[bold]goodwill mentions count[/]   [bold]goodwill query check '...'[/]")
+    console.print(
+        "Try: [bold]goodwill mentions list --topic Brightloaf[/]   "
+        "[bold]goodwill mentions count[/]   [bold]goodwill query check '...'[/]"
+    )
     if no_serve:
         return
     serve(host=host, port=port)

@@ -135,8 +135,9 @@ def process_batch(
         posts[i].lang = lang
     detected = {i for i in missing if posts[i].lang is not None}
 
-    keys = dedupe_keys([p.text for p in posts])
-    matched: list[list[Hashable]] = index.match_batch([_document(p) for p in posts])
+    documents = [_document(p) for p in posts]
+    keys = dedupe_keys([d.tokens for d in documents])
+    matched: list[list[Hashable]] = index.match_batch(documents)
     processed = []
     for i, (post, digest, post_keys, hits) in enumerate(
         zip(posts, hashes, keys, matched, strict=True)

@@ -6,24 +6,28 @@ Two mechanisms, both cheap per post:
 - a MinHash signature over word 3-shingles with LSH bands, which catches "same text, one word
   changed or an emoji added". The store looks the bands up to find candidates; the signatures
   confirm them (estimated Jaccard similarity at least ``NEAR_DUPLICATE_SIMILARITY``).
+
+The MinHash is datasketch's scheme (universal hashing modulo the Mersenne prime 2^61 - 1, 32-bit
+values), computed for a whole batch at once with numpy: datasketch builds one object per post,
+and that overhead alone cost more than the rest of the pipeline (benchmarks/bench_ingest.py).
+Signatures and band hashes are stable across processes and versions of Python: they are stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
-
-from goodwill.text import words_for_shingles
 
 __all__ = [
     "BANDS",
     "NEAR_DUPLICATE_SIMILARITY",
+    "NUM_PERM",
     "DedupeKeys",
+    "comparable_words",
     "dedupe_keys",
     "similarity",
 ]
@@ -35,8 +39,23 @@ NEAR_DUPLICATE_SIMILARITY = 0.7
 MIN_WORDS_EXACT = 4  # "ok", "thanks!" and "🥐🥐🥐" are common replies, not reposts
 MIN_WORDS_NEAR = 8  # below this, a one-word change is a different message
 
-_RT_PREFIX = re.compile(r"^\s*(?:RT|MT|rt)\s*:?\s*@[\w.\-]+:?\s*")
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+_rng = np.random.RandomState(7)
+# The permutations: fixed forever (changing them would orphan every stored signature).
+_A = _rng.randint(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+_B = _rng.randint(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+# Band salts and the multiplier that folds a band's ROWS values into one 64-bit number.
+_BAND_SALT = np.array(
+    [
+        int.from_bytes(hashlib.blake2b(b"band%d" % i, digest_size=8).digest(), "big")
+        for i in range(BANDS)
+    ],
+    dtype=np.uint64,
+)
+_FOLD = np.uint64(0x9E3779B97F4A7C15)
+
+_REPOST_MARKS = frozenset({"rt", "mt"})
 
 
 @dataclass(slots=True)
@@ -46,38 +65,62 @@ class DedupeKeys:
     bands: list[int]
 
 
-def _comparable_words(text: str) -> list[str]:
-    return words_for_shingles(_URL.sub(" ", _RT_PREFIX.sub("", text)))
+def comparable_words(tokens: Sequence[str]) -> list[str]:
+    """Words that decide whether two posts say the same thing, from ``goodwill.text.tokens``.
+
+    Sigils go (``#Tag`` and ``tag`` are the same word), emoji go (adding 🔥 makes no new post),
+    and a leading ``RT @someone`` goes. Links are already absent from the tokens.
+    """
+    words = [t[1:] if t[0] in "#@" else t for t in tokens if t[0] in "#@" or t[0].isalnum()]
+    if len(words) >= 2 and words[0] in _REPOST_MARKS and tokens[1][0] == "@":
+        words = words[2:]
+    return words
 
 
-def _band_hashes(values: np.ndarray) -> list[int]:
+def _signatures(shingle_hashes: list[list[int]]) -> np.ndarray:
+    """MinHash signatures (posts × NUM_PERM, uint32) for lists of 32-bit shingle hashes."""
+    lengths = np.array([len(h) for h in shingle_hashes])
+    flat = np.fromiter(
+        (h for hs in shingle_hashes for h in hs), dtype=np.uint64, count=int(lengths.sum())
+    )
+    with np.errstate(over="ignore"):
+        permuted = ((flat[:, None] * _A[None, :] + _B[None, :]) % _MERSENNE) & _MAX_HASH
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint32)
+
+
+def _band_hashes(signatures: np.ndarray) -> np.ndarray:
+    """One signed 64-bit hash per band (posts × BANDS), for the store's index."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        acc = np.broadcast_to(_BAND_SALT, (len(signatures), BANDS)).copy()
+        for r in range(ROWS):
+            acc = (acc ^ rows[:, :, r]) * _FOLD
+            acc ^= acc >> np.uint64(29)
+    return acc.view(np.int64)
+
+
+def dedupe_keys(token_lists: Sequence[Sequence[str]]) -> list[DedupeKeys]:
+    """Keys for a batch of posts, given each post's tokens (``goodwill.text.tokens``)."""
+    words = [comparable_words(t) for t in token_lists]
+    near = [i for i, w in enumerate(words) if len(w) >= MIN_WORDS_NEAR]
+    signatures: dict[int, tuple[bytes, list[int]]] = {}
+    if near:
+        hashes = [
+            [zlib.crc32(" ".join(words[i][k : k + 3]).encode()) for k in range(len(words[i]) - 2)]
+            for i in near
+        ]
+        sigs = _signatures(hashes)
+        bands = _band_hashes(sigs)
+        for row, i in enumerate(near):
+            signatures[i] = (sigs[row].tobytes(), bands[row].tolist())
     out = []
-    for band in range(BANDS):
-        chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(chunk, digest_size=8, person=b"gw-band%d" % band).digest()
-        out.append(int.from_bytes(digest, "big", signed=True))
-    return out
-
-
-def dedupe_keys(texts: Sequence[str]) -> list[DedupeKeys]:
-    """Keys for a batch of texts (MinHash permutations are shared across the batch)."""
-    words = [_comparable_words(t) for t in texts]
-    out: list[DedupeKeys] = []
-    shingled = [
-        [" ".join(w[i : i + 3]).encode() for i in range(len(w) - 2)]
-        for w in words
-        if len(w) >= MIN_WORDS_NEAR
-    ]
-    hashes = iter(MinHash.bulk(shingled, num_perm=NUM_PERM, seed=7)) if shingled else iter(())
-    for w in words:
+    for i, w in enumerate(words):
         exact = None
         if len(w) >= MIN_WORDS_EXACT:
             exact = hashlib.blake2b(" ".join(w).encode(), digest_size=16).hexdigest()
-        if len(w) >= MIN_WORDS_NEAR:
-            values = next(hashes).hashvalues.astype(np.uint32)
-            out.append(DedupeKeys(exact, values.tobytes(), _band_hashes(values)))
-        else:
-            out.append(DedupeKeys(exact, None, []))
+        signature, band_list = signatures.get(i, (None, []))
+        out.append(DedupeKeys(exact, signature, band_list))
     return out
 
 

@@ -48,7 +48,7 @@ class Wildcard:
     @property
     def prefix(self) -> str:
         """The literal characters before the first wildcard (sigil included)."""
-        cut = min((i for i in (self.pattern.find("*"), self.pattern.find("?")) if i >= 0))
+        cut = min(i for i in (self.pattern.find("*"), self.pattern.find("?")) if i >= 0)
         return self.pattern[:cut]
 
 
@@ -100,7 +100,7 @@ Node = Word | Wildcard | Phrase | Field | Not | And | Or | Near
 
 
 def _quote_if_needed(value: str) -> str:
-    if not value or any(c.isspace() or c in "()\"“”„«»" for c in value):
+    if not value or any(c.isspace() or c in '()"“”„«»' for c in value):
         return '"' + value.replace('"', "") + '"'
     return value
 
@@ -126,8 +126,8 @@ def render(node: Node) -> str:
 
 def _describe_atom(atom: Atom) -> str:
     if isinstance(atom, Wildcard):
-        extra = " or #" + atom.pattern if is_plain(atom.pattern) else ""
-        return f"wildcard {atom.pattern} (* = any characters, ? = one character{extra})"
+        also = f"also #{atom.pattern}; " if is_plain(atom.pattern) else ""
+        return f"wildcard {atom.pattern} ({also}* = any characters, ? = exactly one)"
     text = atom.text
     if text[0] == "#":
         return f"hashtag {text}"

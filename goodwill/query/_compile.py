@@ -4,8 +4,8 @@ Why closures: a topic index evaluates thousands of queries per second; walking t
 ``isinstance`` dispatch on every call would cost more than the tests themselves. Each node
 becomes one small function over a :class:`Document`:
 
-- a word is a set membership (``keys`` holds every token and the bare word of every hashtag);
-  the words of an AND or an OR are tested together with one ``issubset``/``isdisjoint``;
+- a word is a substring test on ``stream`` (``" acme "``, or ``"#acme "`` for its hashtag),
+  cheaper than building a set of the post's tokens when only a few words are tested;
 - a phrase is a substring search in ``stream`` (``" customer service "``), with a regular
   expression only when the post has hashtags (a plain word also matches its hashtag) or the
   phrase has wildcards;
@@ -58,11 +58,45 @@ def _atom_regex(atom: Word | Wildcard) -> str:
     return "#?" + body if is_plain(text) else body
 
 
+def _needles(word: str) -> tuple[str, ...]:
+    """Where ``word`` shows in ``stream``: as a token, and as a hashtag if it is a plain word."""
+    return (f" {word} ", f"#{word} ") if is_plain(word) else (f" {word} ",)
+
+
 def _word(node: Word) -> Matcher:
-    word = node.text
+    needles = _needles(node.text)
+    if len(needles) == 1:
+        needle = needles[0]
+        return lambda doc: needle in doc.stream
+    token, tag = needles
+    return lambda doc: token in doc.stream or tag in doc.stream
+
+
+def _all_words(words: list[Word]) -> Matcher:
+    groups = [_needles(w.text) for w in words]
 
     def match(doc: Document) -> bool:
-        return word in doc.keys
+        stream = doc.stream
+        for needles in groups:
+            for needle in needles:
+                if needle in stream:
+                    break
+            else:
+                return False
+        return True
+
+    return match
+
+
+def _any_word(words: list[Word]) -> Matcher:
+    needles = [n for w in words for n in _needles(w.text)]
+
+    def match(doc: Document) -> bool:
+        stream = doc.stream
+        for needle in needles:  # noqa: SIM110 - a loop beats any() with a generator here
+            if needle in stream:
+                return True
+        return False
 
     return match
 
@@ -94,7 +128,7 @@ def _phrase(node: Phrase) -> Matcher:
         stream = doc.stream
         if needle in stream:
             return True
-        return doc.has_hashtags and search(stream) is not None
+        return " #" in stream and search(stream) is not None
 
     return match
 
@@ -103,10 +137,10 @@ def _field(node: Field) -> Matcher:
     value = node.value
     if node.name == "url":
         if not node.wildcard:
-            return lambda doc: value in doc.url
+            return lambda doc: value in doc.url_key
         pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
         url_search = re.compile(pattern, re.DOTALL).search
-        return lambda doc: bool(doc.url) and url_search(doc.url) is not None
+        return lambda doc: url_search(doc.url_key) is not None
     head = f"{PSEUDO}{node.name}="
     if node.wildcard:
         body = value.replace(" ", "_")
@@ -115,9 +149,9 @@ def _field(node: Field) -> Matcher:
         return lambda doc: search(doc.stream) is not None
     if node.name == "author":
         wanted = frozenset(head + k for k in query_author_keys(value))
-        return lambda doc: not wanted.isdisjoint(doc.keys)
+        return lambda doc: not wanted.isdisjoint(doc.fields)
     token = head + value
-    return lambda doc: token in doc.keys
+    return lambda doc: token in doc.fields
 
 
 def _all(matchers: list[Matcher]) -> Matcher:
@@ -128,7 +162,7 @@ def _all(matchers: list[Matcher]) -> Matcher:
         return lambda doc: first(doc) and second(doc)
 
     def match(doc: Document) -> bool:
-        for m in matchers:
+        for m in matchers:  # noqa: SIM110 - hot path: a loop beats all()/any() over a generator
             if not m(doc):
                 return False
         return True
@@ -144,7 +178,7 @@ def _any(matchers: list[Matcher]) -> Matcher:
         return lambda doc: first(doc) or second(doc)
 
     def match(doc: Document) -> bool:
-        for m in matchers:
+        for m in matchers:  # noqa: SIM110 - hot path: a loop beats all()/any() over a generator
             if m(doc):
                 return True
         return False
@@ -153,20 +187,14 @@ def _any(matchers: list[Matcher]) -> Matcher:
 
 
 def _bool(node: And | Or) -> Matcher:
-    words = frozenset(c.text for c in node.children if isinstance(c, Word))
+    words = list(dict.fromkeys(c for c in node.children if isinstance(c, Word)))
     rest = sorted((c for c in node.children if not isinstance(c, Word)), key=cost)
     matchers = [compile_tree(c) for c in rest]
-    if isinstance(node, And):
-        if len(words) > 1:
-            matchers.insert(0, lambda doc: words <= doc.keys)
-        elif words:
-            matchers.insert(0, _word(Word(next(iter(words)))))
-        return _all(matchers)
-    if len(words) > 1:
-        matchers.insert(0, lambda doc: not words.isdisjoint(doc.keys))
+    if len(words) == 1:
+        matchers.insert(0, _word(words[0]))
     elif words:
-        matchers.insert(0, _word(Word(next(iter(words)))))
-    return _any(matchers)
+        matchers.insert(0, _all_words(words) if isinstance(node, And) else _any_word(words))
+    return _all(matchers) if isinstance(node, And) else _any(matchers)
 
 
 def _token_spans(node: Word | Wildcard) -> Spans:

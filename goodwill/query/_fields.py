@@ -69,7 +69,7 @@ def _clean(value: str) -> str:
 
 def _host_of(value: str) -> str:
     """``https://user@www.Example.com:8080/path`` → ``example.com``."""
-    host = _SCHEME.sub("", value)
+    host = _SCHEME.sub("", value).lstrip("/")
     for stop in "/?#":
         host = host.split(stop, 1)[0]
     host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
@@ -91,7 +91,9 @@ def normalise_value(name: str, raw: str) -> str:
         value = _SCHEME.sub("", value)
         value = value[4:] if value.startswith("www.") else value
         if not value or " " in value:
-            raise FieldValueError(f"url: needs a piece of a link such as example.com/blog, not '{raw}'")
+            raise FieldValueError(
+                f"url: needs a piece of a link such as example.com/blog, not '{raw}'"
+            )
     elif name == "lang":
         value = value.replace("_", "-")
         if not (_LANG.fullmatch(value) or ("*" in value or "?" in value)):
@@ -133,7 +135,7 @@ def author_keys(handle: str | None, name: str | None) -> list[str]:
 
 
 def site_keys(url: str | None) -> list[str]:
-    """The host of ``url`` and every parent domain: ``a.b.com`` → ``a.b.com``, ``b.com``, ``com``."""
+    """The host of ``url`` and its parent domains: ``a.b.com`` → ``a.b.com``, ``b.com``, ``com``."""
     if not url:
         return []
     host = _host_of(fold(url.strip()))
@@ -168,52 +170,32 @@ def source_keys(source: str | None) -> list[str]:
 
 
 # The post side runs once per post, and metadata repeats (a few languages and sources, the same
-# authors and sites again and again), so the pseudo-tokens are cached per value.
+# authors and sites again and again), so the pseudo-tokens are cached per combination.
 
 
 @functools.lru_cache(maxsize=65_536)
-def _author_tokens(handle: str | None, name: str | None) -> tuple[str, ...]:
-    return tuple(f"{PSEUDO}author={k}" for k in author_keys(handle, name))
-
-
-@functools.lru_cache(maxsize=65_536)
-def _site_tokens(site: str) -> tuple[str, ...]:
-    return tuple(f"{PSEUDO}site={k}" for k in site_keys(site))
-
-
-@functools.lru_cache(maxsize=1024)
-def _lang_tokens(lang: str) -> tuple[str, ...]:
-    return tuple(f"{PSEUDO}lang={k}" for k in lang_keys(lang))
-
-
-@functools.lru_cache(maxsize=1024)
-def _source_tokens(source: str) -> tuple[str, ...]:
-    return tuple(f"{PSEUDO}source={k}" for k in source_keys(source))
+def _pseudo(
+    handle: str | None, name: str | None, site: str, lang: str | None, source: str | None
+) -> tuple[tuple[str, ...], str]:
+    found = [f"{PSEUDO}author={k}" for k in author_keys(handle, name)]
+    found += [f"{PSEUDO}site={k}" for k in site_keys(site)]
+    found += [f"{PSEUDO}lang={k}" for k in lang_keys(lang)]
+    found += [f"{PSEUDO}source={k}" for k in source_keys(source)]
+    return tuple(found), " ".join(found) + " " if found else ""
 
 
 def _site_part(url: str) -> str:
-    """Scheme, user and host of ``url`` (the path dropped), cheaply, as the cache key."""
-    start = url.find("://")
-    start = start + 3 if start >= 0 else 0
-    end = len(url)
-    for stop in "/?#":
-        i = url.find(stop, start)
-        if 0 <= i < end:
-            end = i
-    return url[:end]
+    """The part of ``url`` before its path (scheme, user, host), cheaply, as the cache key."""
+    if "//" not in url:
+        return url.split("/", 1)[0]
+    return url.split("/", 3)[2] if "://" in url[:12] else url
 
 
 def pseudo_tokens(
     handle: str | None, name: str | None, url: str | None, lang: str | None, source: str | None
-) -> tuple[str, ...]:
-    """Every field pseudo-token of a post, in a fixed order (author, site, lang, source)."""
-    found: tuple[str, ...] = ()
-    if handle or name:
-        found += _author_tokens(handle, name)
-    if url:
-        found += _site_tokens(_site_part(url))
-    if lang:
-        found += _lang_tokens(lang)
-    if source:
-        found += _source_tokens(source)
-    return found
+) -> tuple[tuple[str, ...], str]:
+    """A post's field pseudo-tokens (author, site, lang, source), and them joined for the stream.
+
+    The joined form has a space after each token; it is empty when there are none.
+    """
+    return _pseudo(handle, name, _site_part(url) if url else "", lang, source)

@@ -23,8 +23,8 @@ __all__ = [
 FIELDS = ("author", "site", "url", "lang", "source")
 MAX_NEAR = 100
 
-_OPEN_QUOTES = "\"“„«"
-_CLOSE_QUOTES = "\"”“»"
+_OPEN_QUOTES = '"“„«'
+_CLOSE_QUOTES = '"”“»'
 _QUOTES = frozenset(_OPEN_QUOTES + _CLOSE_QUOTES)
 _STOP = frozenset("()") | _QUOTES
 _NEAR = re.compile(r"NEAR/(\d{1,6})(f?)")

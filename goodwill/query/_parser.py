@@ -47,7 +47,9 @@ class _Parser:
     def need_right(self, op: Lexeme) -> None:
         after = self.peek()
         if after is None or after.kind not in _STARTS_OPERAND:
-            raise _error(f"{op.spelling} at column {op.column} needs a term on its right", op.column)
+            raise _error(
+                f"{op.spelling} at column {op.column} needs a term on its right", op.column
+            )
 
     def or_expr(self) -> Node:
         children = [self.and_expr()]
@@ -83,7 +85,9 @@ class _Parser:
         op = self.take()
         after = self.peek()
         if after is None or after.kind in (Kind.CLOSE, Kind.AND, Kind.OR, Kind.NEAR):
-            raise _error(f"{op.spelling} at column {op.column} needs a term on its right", op.column)
+            raise _error(
+                f"{op.spelling} at column {op.column} needs a term on its right", op.column
+            )
         right = self.primary()
         for side in (left, right):
             if not _nearable(side):
@@ -126,7 +130,12 @@ class _Parser:
 
     def group(self, opening: Lexeme) -> Node:
         ahead = self.peek()
-        if ahead is not None and ahead.kind is Kind.CLOSE:
+        if ahead is None:
+            raise _error(
+                f"missing closing parenthesis for the one opened at column {opening.column}",
+                opening.column,
+            )
+        if ahead.kind is Kind.CLOSE:
             raise _error(f"empty parentheses at column {opening.column}", opening.column)
         if len(self.open_parens) >= MAX_DEPTH:
             raise _error(
@@ -142,7 +151,9 @@ class _Parser:
                 opening.column,
             )
         if closing.kind is not Kind.CLOSE:  # pragma: no cover - or_expr stops only at ) or end
-            raise _error(f"unexpected {closing.spelling} at column {closing.column}", closing.column)
+            raise _error(
+                f"unexpected {closing.spelling} at column {closing.column}", closing.column
+            )
         self.take()
         self.open_parens.pop()
         return node

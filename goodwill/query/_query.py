@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from goodwill.query._anchors import Anchors, anchors
+from goodwill.query._anchors import Plan, plan
 from goodwill.query._ast import Node, explain_tree, render
 from goodwill.query._compile import Matcher, compile_tree
 from goodwill.query._document import Document
@@ -22,18 +22,18 @@ __all__ = ["Query", "parse"]
 class Query:
     """A parsed query. Two queries are equal when they were understood the same way."""
 
-    __slots__ = ("_anchors", "_matcher", "_root", "_text")
+    __slots__ = ("_matcher", "_plan", "_root", "_text")
 
     _text: str
     _root: Node
     _matcher: Matcher
-    _anchors: Anchors | None
+    _plan: Plan
 
     def __init__(self, text: str, root: Node) -> None:
         object.__setattr__(self, "_text", text)
         object.__setattr__(self, "_root", root)
         object.__setattr__(self, "_matcher", compile_tree(root))
-        object.__setattr__(self, "_anchors", anchors(root))
+        object.__setattr__(self, "_plan", plan(root))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Query is immutable")

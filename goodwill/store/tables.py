@@ -205,13 +205,19 @@ class Mention(Base):
 
 
 class PostBand(Base):
-    """Locality-sensitive hash bands of a post's MinHash, to find copy-paste near-duplicates."""
+    """Locality-sensitive hash bands of a post's MinHash, to find copy-paste near-duplicates.
+
+    The primary key is the look-up key, so on SQLite the table is one B-tree (WITHOUT ROWID):
+    half the cost of a table plus an index on the ingest path. There is deliberately no foreign
+    key on ``post_id`` (SQLite would scan this table for every deleted post): whoever deletes a
+    post deletes its bands too, which ``repository`` does. Deleting a workspace cascades.
+    """
 
     __tablename__ = "post_bands"
-    __table_args__ = (Index("ix_post_bands_lookup", "workspace_id", "band"),)
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
 
-    post_id: Mapped[int] = mapped_column(
-        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(BigId, primary_key=True)

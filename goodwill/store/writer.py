@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from goodwill.pipeline.batch import ProcessedPost
@@ -24,7 +24,12 @@ from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 __all__ = ["WriteResult", "write_batch"]
 
 _CHUNK = 500
-P = Post.__table__.c
+# A band shared by very many posts says little (templated texts); the earliest few suffice.
+MAX_CANDIDATES_PER_BAND = 20
+POSTS = cast(Table, Post.__table__)
+BANDS = cast(Table, PostBand.__table__)
+MENTIONS = cast(Table, Mention.__table__)
+P = POSTS.c
 
 
 @dataclass(slots=True)
@@ -119,24 +124,46 @@ class _Originals:
         keys = sorted({i.keys.exact for i in new if i.keys.exact})
         for chunk in _chunks(keys):
             rows = conn.execute(
-                select(P.id, P.dedupe_key, P.duplicate_of)
-                .where(P.workspace_id == workspace_id, P.dedupe_key.in_(chunk))
+                select(P.id, P.dedupe_key)
+                .where(
+                    P.workspace_id == workspace_id,
+                    P.dedupe_key.in_(chunk),
+                    P.duplicate_of.is_(None),
+                )
                 .order_by(P.id)
             )
             for row in rows:
-                self.by_key.setdefault(row.dedupe_key, row.duplicate_of or row.id)
-        bands = sorted({b for i in new for b in i.keys.bands})
-        B = PostBand.__table__.c
+                self.by_key.setdefault(row.dedupe_key, row.id)
+        # Near-duplicate candidates, only for posts that are not already exact repeats. Bands
+        # are stored for originals only, so a candidate is always an original itself.
+        bands = sorted(
+            {
+                band
+                for i in new
+                if not (i.keys.exact and i.keys.exact in self.by_key)
+                for band in i.keys.bands
+            }
+        )
+        B = BANDS.c
+        candidates: dict[int, list[int]] = defaultdict(list)
         for chunk in _chunks(bands):
             rows = conn.execute(
-                select(B.band, P.id, P.minhash, P.duplicate_of)
-                .join(Post.__table__, P.id == B.post_id)
+                select(B.band, B.post_id)
                 .where(B.workspace_id == workspace_id, B.band.in_(chunk))
-                .order_by(P.id)
+                .order_by(B.band, B.post_id)
             )
             for row in rows:
+                found = candidates[row.band]
+                if len(found) < MAX_CANDIDATES_PER_BAND:
+                    found.append(row.post_id)
+        signatures: dict[int, bytes] = {}
+        wanted = sorted({post_id for found in candidates.values() for post_id in found})
+        for chunk in _chunks(wanted):
+            for row in conn.execute(select(P.id, P.minhash).where(P.id.in_(chunk))):
                 if row.minhash is not None:
-                    self.by_band[row.band].append((row.duplicate_of or row.id, row.minhash))
+                    signatures[row.id] = row.minhash
+        for band, found in candidates.items():
+            self.by_band[band] = [(pid, signatures[pid]) for pid in found if pid in signatures]
 
     def find(self, item: ProcessedPost) -> Ref | None:
         if item.keys.exact and item.keys.exact in self.by_key:
@@ -156,11 +183,28 @@ class _Originals:
                 self.by_band[band].append((ref, item.keys.signature))
 
 
-def _insert_posts(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` and return their new ids, in order.
+
+    A plain executemany and one keyed read-back per chunk: INSERT … RETURNING with ordered
+    results makes SQLAlchemy send SQLite one statement per row, several times slower.
+    """
     if not rows:
         return []
-    result = conn.execute(insert(Post).returning(P.id, sort_by_parameter_order=True), rows)
-    return [r.id for r in result]
+    conn.execute(insert(POSTS), rows)
+    ids: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        by_source[row["source"]].append(row["external_id"])
+    for source, external_ids in by_source.items():
+        for chunk in _chunks(external_ids):
+            for found in conn.execute(
+                select(P.id, P.external_id).where(
+                    P.workspace_id == workspace_id, P.source == source, P.external_id.in_(chunk)
+                )
+            ):
+                ids[(source, found.external_id)] = found.id
+    return [ids[(row["source"], row["external_id"])] for row in rows]
 
 
 def _write(
@@ -211,7 +255,7 @@ def _write(
     rows = [_row(item, workspace_id, source_id, now) for item in new]
     first = [i for i, ref in enumerate(refs) if ref is None]
     ids: dict[int, int] = dict(
-        zip(first, _insert_posts(conn, [rows[i] for i in first]), strict=True)
+        zip(first, _insert_posts(conn, workspace_id, [rows[i] for i in first]), strict=True)
     )
     repeats: dict[int, int] = defaultdict(int)
     later = []
@@ -222,7 +266,7 @@ def _write(
         rows[i]["duplicate_of"] = original
         repeats[original] += 1
         later.append(i)
-    ids.update(zip(later, _insert_posts(conn, [rows[i] for i in later]), strict=True))
+    ids.update(zip(later, _insert_posts(conn, workspace_id, [rows[i] for i in later]), strict=True))
     result.duplicates = len(later)
     band_rows = [
         {"post_id": ids[i], "band": band, "workspace_id": workspace_id}
@@ -300,9 +344,9 @@ def _write(
             [{"_id": k, "_n": v} for k, v in repeats.items()],
         )
     if band_rows:
-        conn.execute(insert(PostBand), band_rows)
+        conn.execute(insert(BANDS), band_rows)
     if mention_rows:
-        conn.execute(insert(Mention), mention_rows)
+        conn.execute(insert(MENTIONS), mention_rows)
     result.mentions = len(mention_rows)
     if source_id is not None:
         values: dict[str, Any] = {

@@ -86,7 +86,9 @@ def create_app(repo: Repository) -> FastAPI:
         if topic is not None and topic not in {t.id for t in topics}:
             raise HTTPException(404, "no such topic in this workspace")
         f = MentionFilter(
-            topic_ids=[topic] if topic else [], search=q or None, source=source or None,
+            topic_ids=[topic] if topic else [],
+            search=q or None,
+            source=source or None,
             lang=lang or None,
         )
         before = None

@@ -203,24 +203,20 @@ def upgrade() -> None:
 
     op.create_table(
         "post_bands",
-        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("band", sa.BigInteger(), nullable=False),
         sa.Column(
             "workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_post_bands_post_id_posts"), ondelete="CASCADE"
-        ),
+        sa.Column("band", sa.BigInteger(), nullable=False),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
             name=op.f("fk_post_bands_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("post_id", "band", name=op.f("pk_post_bands")),
+        sa.PrimaryKeyConstraint("workspace_id", "band", "post_id", name=op.f("pk_post_bands")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("post_bands", schema=None) as batch_op:
-        batch_op.create_index("ix_post_bands_lookup", ["workspace_id", "band"], unique=False)
     _create_search()
 
 
@@ -261,9 +257,6 @@ def _create_search() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE posts_fts")
-    with op.batch_alter_table("post_bands", schema=None) as batch_op:
-        batch_op.drop_index("ix_post_bands_lookup")
-
     op.drop_table("post_bands")
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.drop_index("ix_mentions_topic_created")

@@ -1,0 +1,1 @@
+"""The store: tables, migrations, the workspace-scoped repository and the batch writer."""
