@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,6 +77,15 @@ _worker_index: TopicIndex | None = None
 def _start_worker(specs: list[TopicSpec]) -> None:
     global _worker_index
     _worker_index, _ = build_topic_index(specs)
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:
+        # A parent killed outright (SIGKILL, OOM) cannot stop its pool: never outlive it.
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True, name="goodwill-orphan-guard").start()
 
 
 def _run_in_worker(

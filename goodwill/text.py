@@ -33,7 +33,7 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["fold", "tokens", "tokens_of_folded", "words_for_shingles"]
+__all__ = ["CHARWISE", "fold", "tokens", "tokens_of_folded", "words_for_shingles"]
 
 _TRANSLATE: dict[int, str | None] = {
     0x2019: "'",  # right single quotation mark, the usual typographic apostrophe
@@ -118,6 +118,9 @@ _CHAR_SCRIPTS = (
     "\uf900-\ufaff"  # CJK compatibility ideographs
     "\U00020000-\U0003134f"  # CJK extensions B-G
 )
+CHARWISE = re.compile(f"[{_CHAR_SCRIPTS}]")
+"""A character of a script that is tokenised one character at a time (CJK, Thai, …)."""
+
 _PICTOGRAPH = (
     "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u23cf"
     "\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf"

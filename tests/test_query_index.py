@@ -87,6 +87,21 @@ def test_two_requirements_are_both_needed() -> None:
     assert index.match(Document.build("zorblax lately")) == ["q"]
     assert index.candidates(Document.build("zorblax is great")) == set()
     assert index.candidates(Document.build("refund please")) == set()
+    assert index.match(Document.build("zorblax is great")) == []
+    assert index._matchers[0] is None  # exact: the prefilter alone decides
+
+
+def test_vetoes_exclude() -> None:
+    index = TopicIndex()
+    index.add("v", parse("zorblax NOT (job* OR hiring OR lang:de)"))
+    index.add("w", parse("zorblax refund* NOT @zorblax"))
+    assert index.match(Document.build("")) == []
+    assert index._matchers == [None, None]  # both exact: the prefilter alone decides
+    assert index.match(Document.build("zorblax refunds")) == ["v", "w"]
+    assert index.match(Document.build("zorblax jobs refunds")) == ["w"]
+    assert index.match(Document.build("zorblax refunds @zorblax")) == ["v"]
+    assert index.match(Document.build("zorblax refunds", lang="de")) == ["w"]
+    assert index.match(Document.build("zorblax #hiring")) == []
 
 
 def test_exact_queries_need_no_evaluation() -> None:
@@ -204,6 +219,19 @@ def _parsed(sources: list[str]) -> list[Query]:
 def test_index_matches_exactly_what_naive_evaluation_matches(
     sources: list[str], docs: list[Document]
 ) -> None:
+    _check_against_naive(sources, docs)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(queries(), min_size=1, max_size=2), st.lists(documents, min_size=1, max_size=10))
+def test_index_matches_naive_evaluation_with_few_queries(
+    sources: list[str], docs: list[Document]
+) -> None:
+    """With one or two queries most anchors belong to one query alone (a different layout)."""
+    _check_against_naive(sources, docs)
+
+
+def _check_against_naive(sources: list[str], docs: list[Document]) -> None:
     parsed = _parsed(sources)
     assume(parsed)
     table: dict[Hashable, Query] = {i: q for i, q in enumerate(parsed)}

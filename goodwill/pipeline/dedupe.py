@@ -60,7 +60,7 @@ _REPOST_MARKS = frozenset({"rt", "mt"})
 
 @dataclass(slots=True)
 class DedupeKeys:
-    exact: str | None
+    exact: int | None  # signed 64-bit, as stored
     signature: bytes | None
     bands: list[int]
 
@@ -118,7 +118,8 @@ def dedupe_keys(token_lists: Sequence[Sequence[str]]) -> list[DedupeKeys]:
     for i, w in enumerate(words):
         exact = None
         if len(w) >= MIN_WORDS_EXACT:
-            exact = hashlib.blake2b(" ".join(w).encode(), digest_size=16).hexdigest()
+            digest = hashlib.blake2b(" ".join(w).encode(), digest_size=8).digest()
+            exact = int.from_bytes(digest, "big", signed=True)
         signature, band_list = signatures.get(i, (None, []))
         out.append(DedupeKeys(exact, signature, band_list))
     return out

@@ -1,22 +1,24 @@
-"""Anchors: what a post must contain for a query to have any chance of matching.
+"""Prefilter plans: what a post must contain, or must not, for a query to match.
 
 Why: with ten thousand topics, evaluating every query on every post is far too slow. As in
-Luwak/Monitor, each query gets an *anchor set* such that the query cannot match unless one of
-its anchors occurs in the post's ``stream``; one Aho-Corasick automaton over all anchors then
-finds the few candidate queries of a post in a single pass.
+Luwak/Monitor, each query gets *requirements*, sets of anchors such that the query cannot
+match unless one anchor of each occurs in the post's ``stream``; one Aho-Corasick automaton over
+all anchors then finds the few candidate queries of a post in a single pass.
 
 - a word ``w`` → ``" w "``; the prefilter reads the stream with every hashtag's ``#`` removed,
   since a plain word also matches its hashtag (``#w`` is anchored as ``" w "`` too);
 - a wildcard → its literal prefix with only the left boundary (``" deliver"``);
 - a phrase → the phrase itself (its first three tokens: ``" customer service "``);
-- AND and NEAR → every side is required; OR → the union of its children's (each must have one);
-- NOT → nothing (a query is never anchored by what it excludes);
+- AND and NEAR → every side is a requirement; OR → one, the union of its children's;
+- NOT → no requirement, but when the excluded part has an exact anchor it becomes a *veto*:
+  a post that contains it cannot match;
 - fields → their pseudo-tokens (``" \\x01lang=en "``); ``url:`` cannot be anchored.
 
-A query usually has several requirements (``Acme AND (refund OR late)``: ``Acme``, and one of
-``refund``/``late``). The rarest is the query's anchor; the next rarest, when it is rare
-enough, goes into the automaton as well, and the query is a candidate only when both were met:
-a two-pass prefilter, like Luwak's multi-pass presearcher.
+The rarest requirement is the query's anchor and the next rarest its second: the query is a
+candidate only when both were met (a two-pass prefilter, like Luwak's multi-pass
+presearcher). When the requirements and vetoes say exactly when the query matches (``acme OR
+@acme``, ``acme (refund OR late*) NOT (job* OR hiring)``, the shape of most brand topics), the
+query is never evaluated at all.
 
 "Rarest" is a guess, since the index has no corpus statistics: common and short words are
 assumed frequent, long words rare, a phrase rarer than its words, a prefix more frequent than a
@@ -44,7 +46,6 @@ _COMMON_WORDS = (
 )
 _COMMON = frozenset(_COMMON_WORDS.split())
 _FIELD_RATE = {"lang": 0.3, "source": 0.3, "site": 0.01, "author": 0.001}
-_SECOND_MAX_RATE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,15 @@ class Plan:
     """How the index prefilters one query.
 
     ``anchor`` None means the query runs on every post. With a ``second`` requirement, the
-    query is a candidate only when both were met. ``exact`` says that meeting the anchor *is*
-    matching (``acme OR @acme OR "acme air"``), so the query need not run at all.
+    query is a candidate only when both were met. A post that meets one of the ``vetoes`` (the
+    exact form of an exclusion, ``NOT (job* OR hiring)``) cannot match. ``exact`` says that
+    meeting the requirements and none of the vetoes *is* matching (``acme OR @acme``,
+    ``acme (refund OR late) NOT job*``), so the query need not run at all.
     """
 
     anchor: Requirement | None
     second: Requirement | None = None
+    vetoes: tuple[Requirement, ...] = ()
     exact: bool = False
 
 
@@ -179,6 +183,9 @@ def _is_exact(node: Node) -> bool:
     """
     if isinstance(node, Word):
         return node.text[0] != "#"
+    if isinstance(node, Wildcard):
+        pattern = node.pattern
+        return pattern[0] != "#" and pattern.count("*") == 1 and pattern[-1] == "*"
     if isinstance(node, Phrase):
         return len(node.words) <= 3 and all(
             isinstance(w, Word) and w.text[0] != "#" for w in node.words
@@ -186,14 +193,29 @@ def _is_exact(node: Node) -> bool:
     if isinstance(node, Field):
         return node.name != "url" and not node.wildcard
     if isinstance(node, Or):
-        return all(_is_exact(c) for c in node.children)
+        # acme OR #acme: the hashtag is already part of acme, whose anchor is exact
+        plain = {c.text for c in node.children if isinstance(c, Word)}
+        return all(
+            _is_exact(c) or (isinstance(c, Word) and c.text[1:] in plain) for c in node.children
+        )
     return False
 
 
 def plan(node: Node) -> Plan:
-    """The rarest requirement as the anchor, the next rarest (if rare enough) as the second."""
+    """The rarest requirement as the anchor, the next rarest as the second.
+
+    An AND of at most two exactly-anchored parts, plus exclusions of exactly-anchored parts,
+    needs no evaluation at all; that is most brand topics.
+    """
+    children = node.children if isinstance(node, And) else (node,)
+    vetoes = tuple(
+        requirements(c.child)[0] for c in children if isinstance(c, Not) and _is_exact(c.child)
+    )
+    positives = [c for c in children if not (isinstance(c, Not) and _is_exact(c.child))]
+    if len(positives) <= 2 and all(_is_exact(p) for p in positives):
+        exact = sorted((requirements(p)[0] for p in positives), key=_order)
+        return Plan(exact[0], exact[1] if len(exact) > 1 else None, vetoes, exact=True)
     found = sorted(set(requirements(node)), key=_order)
     if not found:
-        return Plan(None)
-    second = found[1] if len(found) > 1 and found[1].rate <= _SECOND_MAX_RATE else None
-    return Plan(found[0], second, _is_exact(node))
+        return Plan(None, None, vetoes)
+    return Plan(found[0], found[1] if len(found) > 1 else None, vetoes)

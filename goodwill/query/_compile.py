@@ -5,12 +5,14 @@ Why closures: a topic index evaluates thousands of queries per second; walking t
 becomes one small function over a :class:`Document`:
 
 - a word is a substring test on ``stream`` (``" acme "``, or ``"#acme "`` for its hashtag),
-  cheaper than building a set of the post's tokens when only a few words are tested;
+  cheaper than building a set of the post's tokens when only a few words are tested, and so is
+  a prefix wildcard (``" deliver"``); the substring tests of an OR, of an AND, and of the
+  exclusions of an AND are fused into one closure each;
 - a phrase is a substring search in ``stream`` (``" customer service "``), with a regular
   expression only when the post has hashtags (a plain word also matches its hashtag) or the
   phrase has wildcards;
-- a wildcard is a regular expression over ``stream``, after a cheap check for its literal
-  prefix;
+- any other wildcard is a regular expression over ``stream``, after a cheap check for its
+  literal prefix;
 - NEAR first checks that both sides occur at all, then compares token positions.
 
 Children of AND/OR run cheapest first, and AND/OR stop at the first answer.
@@ -63,17 +65,59 @@ def _needles(word: str) -> tuple[str, ...]:
     return (f" {word} ", f"#{word} ") if is_plain(word) else (f" {word} ",)
 
 
-def _word(node: Word) -> Matcher:
-    needles = _needles(node.text)
+def _is_prefix(node: Wildcard) -> bool:
+    """``deliver*``: one ``*``, at the end, so a substring test says it all."""
+    pattern = node.pattern
+    return pattern.endswith("*") and pattern.count("*") == 1 and "?" not in pattern
+
+
+def _needles_of(node: Node) -> list[str] | None:
+    """Substrings of ``stream`` of which one is there exactly when ``node`` matches, if any."""
+    if isinstance(node, Word):
+        return list(_needles(node.text))
+    if isinstance(node, Wildcard) and _is_prefix(node):
+        prefix = node.prefix
+        return [" " + prefix, "#" + prefix] if is_plain(prefix) else [" " + prefix]
+    if isinstance(node, Or):
+        found: list[str] = []
+        for child in node.children:
+            needles = _needles_of(child)
+            if needles is None:
+                return None
+            found += needles
+        return found
+    return None
+
+
+def _any_needle(needles: list[str]) -> Matcher:
     if len(needles) == 1:
         needle = needles[0]
         return lambda doc: needle in doc.stream
-    token, tag = needles
-    return lambda doc: token in doc.stream or tag in doc.stream
+
+    def match(doc: Document) -> bool:
+        stream = doc.stream
+        for needle in needles:  # noqa: SIM110 - a loop beats any() with a generator here
+            if needle in stream:
+                return True
+        return False
+
+    return match
 
 
-def _all_words(words: list[Word]) -> Matcher:
-    groups = [_needles(w.text) for w in words]
+def _no_needle(needles: list[str]) -> Matcher:
+    def match(doc: Document) -> bool:
+        stream = doc.stream
+        for needle in needles:  # noqa: SIM110 - a loop beats all() with a generator here
+            if needle in stream:
+                return False
+        return True
+
+    return match
+
+
+def _every_group(groups: list[list[str]]) -> Matcher:
+    if len(groups) == 1:
+        return _any_needle(groups[0])
 
     def match(doc: Document) -> bool:
         stream = doc.stream
@@ -84,19 +128,6 @@ def _all_words(words: list[Word]) -> Matcher:
             else:
                 return False
         return True
-
-    return match
-
-
-def _any_word(words: list[Word]) -> Matcher:
-    needles = [n for w in words for n in _needles(w.text)]
-
-    def match(doc: Document) -> bool:
-        stream = doc.stream
-        for needle in needles:  # noqa: SIM110 - a loop beats any() with a generator here
-            if needle in stream:
-                return True
-        return False
 
     return match
 
@@ -187,14 +218,35 @@ def _any(matchers: list[Matcher]) -> Matcher:
 
 
 def _bool(node: And | Or) -> Matcher:
-    words = list(dict.fromkeys(c for c in node.children if isinstance(c, Word)))
-    rest = sorted((c for c in node.children if not isinstance(c, Word)), key=cost)
-    matchers = [compile_tree(c) for c in rest]
-    if len(words) == 1:
-        matchers.insert(0, _word(words[0]))
-    elif words:
-        matchers.insert(0, _all_words(words) if isinstance(node, And) else _any_word(words))
-    return _all(matchers) if isinstance(node, And) else _any(matchers)
+    """AND/OR, with the children that are plain substring tests fused into one closure each.
+
+    ``(acme OR acme* OR @acme)`` is one loop over five needles; in an AND, every needle group
+    is checked in one closure, and the exclusions ``NOT (job* OR hiring)`` in another.
+    """
+    groups: list[list[str]] = []
+    excluded: list[str] = []
+    rest: list[Node] = []
+    for child in dict.fromkeys(node.children):
+        needles = _needles_of(child)
+        if needles is not None:
+            groups.append(needles)
+            continue
+        if isinstance(node, And) and isinstance(child, Not):
+            needles = _needles_of(child.child)
+            if needles is not None:
+                excluded += needles
+                continue
+        rest.append(child)
+    matchers = [compile_tree(c) for c in sorted(rest, key=cost)]
+    if isinstance(node, Or):
+        if groups:
+            matchers.insert(0, _any_needle([n for g in groups for n in g]))
+        return _any(matchers)
+    if excluded:
+        matchers.insert(0, _no_needle(excluded))
+    if groups:
+        matchers.insert(0, _every_group(groups))
+    return _all(matchers)
 
 
 def _token_spans(node: Word | Wildcard) -> Spans:
@@ -252,8 +304,9 @@ def _near(node: Near) -> Matcher:
 
 def compile_tree(node: Node) -> Matcher:
     """A function telling whether a document matches ``node``."""
-    if isinstance(node, Word):
-        return _word(node)
+    needles = _needles_of(node)
+    if needles is not None:  # a word, a prefix wildcard, or an OR of those
+        return _any_needle(needles)
     if isinstance(node, Wildcard):
         return _wildcard(node)
     if isinstance(node, Phrase):
@@ -265,4 +318,5 @@ def compile_tree(node: Node) -> Matcher:
         return lambda doc: not child(doc)
     if isinstance(node, Near):
         return _near(node)
+    assert isinstance(node, And | Or), node  # a Word always has needles
     return _bool(node)

@@ -48,7 +48,16 @@ _HOST = re.compile(r"[\w\-.*?]+")
 
 
 class FieldValueError(ValueError):
-    """A field value that cannot work; the parser adds the column."""
+    """A field value that cannot work; the parser adds the column.
+
+    ``quoted`` is the spelling to quote at the start of the message, when there is one
+    (``'author:a*' at column 3 has a wildcard too early; …``).
+    """
+
+    def __init__(self, message: str, quoted: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.quoted = quoted
 
 
 def wildcard_problem(pattern: str) -> str | None:
@@ -104,7 +113,7 @@ def normalise_value(name: str, raw: str) -> str:
         )
     problem = wildcard_problem(value)
     if problem:
-        raise FieldValueError(f"'{name}:{raw}' {problem}")
+        raise FieldValueError(problem, quoted=f"{name}:{raw}")
     return value
 
 

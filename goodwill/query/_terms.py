@@ -12,16 +12,11 @@ import re
 from goodwill.query._ast import Field, Node, Or, Phrase, Wildcard, Word
 from goodwill.query._fields import FieldValueError, normalise_value, wildcard_problem
 from goodwill.query._lexer import QuerySyntaxError
-from goodwill.text import fold, tokens, tokens_of_folded
+from goodwill.text import CHARWISE, fold, tokens, tokens_of_folded
 
 __all__ = ["field_node", "phrase_node", "word_node"]
 
-_CHARWISE = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u2e80-\u2fdf\u3005-\u3007"
-    "\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f"
-    "\uac00-\ud7ff\uf900-\ufaff\U00020000-\U0003134f]"
-)
-_WILD_RUN = re.compile(r"[*?]+")
+_STARS = re.compile(r"\*+")
 _TAG_WORD = re.compile(r"\w+(?:'\w+)*")
 
 
@@ -36,11 +31,11 @@ def _wildcard(raw: str, column: int) -> Wildcard:
     if problem:
         raise QuerySyntaxError(f"'{raw}' at column {column} {problem}", column)
     sigil = folded[0] if folded[0] in "#@" else ""
-    body = _WILD_RUN.sub(lambda m: "*" if "*" in m.group() else m.group(), folded[len(sigil) :])
+    body = _STARS.sub("*", folded[len(sigil) :])
     for piece in re.split(r"[*?]+", body):
         if not piece:
             continue
-        if _CHARWISE.search(piece):
+        if CHARWISE.search(piece):
             raise QuerySyntaxError(
                 f"'{raw}' at column {column}: wildcards do not work with Chinese, Japanese, "
                 "Korean or Thai characters, which are matched one by one; leave the * out",
@@ -108,10 +103,8 @@ def field_node(name: str, raw: str, column: int) -> Field:
     try:
         return Field(name, normalise_value(name, raw))
     except FieldValueError as exc:
-        message = str(exc)
-        if message.startswith("'"):  # "'author:a*' has a wildcard too early; …"
-            quoted, rest = message[1:].split("' ", 1)
-            message = f"'{quoted}' at column {column} {rest}"
+        if exc.quoted is not None:
+            message = f"'{exc.quoted}' at column {column} {exc.message}"
         else:
-            message = f"{message} (column {column})"
+            message = f"{exc.message} (column {column})"
         raise QuerySyntaxError(message, column) from None

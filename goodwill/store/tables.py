@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -146,9 +147,28 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "external_id"),
         Index("ix_posts_workspace_created", "workspace_id", "created_at"),
-        Index("ix_posts_workspace_dedupe", "workspace_id", "dedupe_key"),
-        Index("ix_posts_workspace_conversation", "workspace_id", "conversation_id"),
-        Index("ix_posts_duplicate_of", "duplicate_of"),
+        # Only originals are ever looked up by key: repeats stay out of the index.
+        Index(
+            "ix_posts_workspace_dedupe",
+            "workspace_id",
+            "dedupe_key",
+            sqlite_where=text("duplicate_of IS NULL"),
+            postgresql_where=text("duplicate_of IS NULL"),
+        ),
+        # Partial: most posts are originals and many have no thread; they skip these indexes.
+        Index(
+            "ix_posts_workspace_conversation",
+            "workspace_id",
+            "conversation_id",
+            sqlite_where=text("conversation_id IS NOT NULL"),
+            postgresql_where=text("conversation_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_posts_duplicate_of",
+            "duplicate_of",
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -175,7 +195,7 @@ class Post(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)
     content_hash: Mapped[str] = mapped_column(String(32))
-    dedupe_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    dedupe_key: Mapped[int | None] = mapped_column(BigInteger, default=None)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     duplicate_of: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="SET NULL"), default=None

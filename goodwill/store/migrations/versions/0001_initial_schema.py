@@ -127,7 +127,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("content_hash", sa.String(length=32), nullable=False),
-        sa.Column("dedupe_key", sa.String(length=32), nullable=True),
+        sa.Column("dedupe_key", sa.BigInteger(), nullable=True),
         sa.Column("minhash", sa.LargeBinary(), nullable=True),
         sa.Column(
             "duplicate_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
@@ -159,15 +159,29 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.create_index("ix_posts_duplicate_of", ["duplicate_of"], unique=False)
         batch_op.create_index(
-            "ix_posts_workspace_conversation", ["workspace_id", "conversation_id"], unique=False
+            "ix_posts_duplicate_of",
+            ["duplicate_of"],
+            unique=False,
+            sqlite_where=sa.text("duplicate_of IS NOT NULL"),
+            postgresql_where=sa.text("duplicate_of IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_posts_workspace_conversation",
+            ["workspace_id", "conversation_id"],
+            unique=False,
+            sqlite_where=sa.text("conversation_id IS NOT NULL"),
+            postgresql_where=sa.text("conversation_id IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_posts_workspace_created", ["workspace_id", "created_at"], unique=False
         )
         batch_op.create_index(
-            "ix_posts_workspace_dedupe", ["workspace_id", "dedupe_key"], unique=False
+            "ix_posts_workspace_dedupe",
+            ["workspace_id", "dedupe_key"],
+            unique=False,
+            sqlite_where=sa.text("duplicate_of IS NULL"),
+            postgresql_where=sa.text("duplicate_of IS NULL"),
         )
 
     op.create_table(
