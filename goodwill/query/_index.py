@@ -5,18 +5,18 @@ incoming post must be matched against all of them. Most queries cannot match mos
 their prefilter plans (``_anchors``) prove it cheaply:
 
 1. one automaton over the anchors of every query runs once over the text part of the post's
-   ``stream``, read with the hashtags' ``#`` removed (field anchors are pseudo-tokens, looked
-   up in a dict instead; wildcard field anchors get a small automaton over the pseudo-tokens);
-   each anchor names the queries for which it is the first requirement, those for which it is
-   the second, and those it vetoes (it is the exact form of one of their exclusions);
-2. a query with two requirements is a candidate only when both were met, and never when one of
-   its vetoes was (set operations);
+   ``stream``, read with the hashtags' ``#`` removed, and names the anchors found (field
+   anchors are pseudo-tokens, looked up in a dict instead; wildcard field anchors get a small
+   automaton over the pseudo-tokens);
+2. the queries whose first requirement is among them are the candidates, minus those whose
+   second requirement is not, and minus those with a veto among them (the exact form of one of
+   their exclusions);
 3. candidates are evaluated, except those whose plan already says the answer.
 
 With ten thousand topics the index is larger than the processor's caches, so the layout is
-chosen for few memory reads per post: an anchor that is the first requirement of exactly one
-query (most are) is stored as that query's number itself, other anchors as a number into a
-table, and which queries have second requirements or vetoes is one byte per query.
+chosen for few memory reads per post: anchors are numbers, an anchor's queries one tuple in a
+list, and a query's second requirement and vetoes (sets of anchor numbers) are looked at only
+when that query is a candidate.
 
 The automata are rebuilt lazily, on the first match after queries were added or removed.
 """
@@ -27,6 +27,7 @@ from collections.abc import Hashable, Sequence
 
 import ahocorasick
 
+from goodwill.query._anchors import Requirement
 from goodwill.query._compile import Matcher
 from goodwill.query._document import Document
 from goodwill.query._fields import PSEUDO
@@ -35,56 +36,48 @@ from goodwill.query._query import Query
 __all__ = ["TopicIndex"]
 
 _FIELD_MARK = " " + PSEUDO
-_FIRST, _SECOND, _VETO = 0, 1, 2
-_PAIRED, _VETOED = 1, 2  # flags per query
-
-Roles = tuple[tuple[int, ...], frozenset[int], frozenset[int]]
-"""For one anchor: the queries it is the first requirement of, the second of, and vetoes.
-
-The last two are sets, so that intersecting them with a post's few candidates costs in
-proportion to the candidates, however many queries share a common second word or exclusion.
-"""
+_NONE: frozenset[int] = frozenset()
 
 
-class _Tables:
-    """Anchor → roles, for word patterns, exact field tokens and field prefixes.
+class _Anchors:
+    """Every anchor pattern gets a number; word patterns, field tokens and field prefixes."""
 
-    ``encode`` gives each anchor one integer: a query number when the anchor is the first
-    requirement of that query alone, or ``size`` plus a position in ``roles``.
-    """
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.firsts: list[list[int]] = []  # anchor number → queries it is the first requirement of
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.words: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        self.fields: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        self.field_prefixes: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        self.roles: list[Roles] = []
+    def number(self, pattern: str) -> int:
+        found = self.ids.get(pattern)
+        if found is None:
+            found = self.ids[pattern] = len(self.firsts)
+            self.firsts.append([])
+        return found
 
-    def add(self, pattern: str, slot: int, role: int) -> None:
-        if not pattern.startswith(_FIELD_MARK):
-            table, key = self.words, pattern
-        elif pattern.endswith(" "):
-            table, key = self.fields, pattern[1:-1]
-        else:
-            table, key = self.field_prefixes, pattern
-        table.setdefault(key, ([], [], []))[role].append(slot)
+    def numbers(self, requirement: Requirement) -> frozenset[int]:
+        return frozenset(self.number(p) for p in requirement.patterns)
 
-    def encode(self, firsts: list[int], seconds: list[int], vetoes: list[int]) -> int:
-        if len(firsts) == 1 and not seconds and not vetoes:
-            return firsts[0]
-        self.roles.append((tuple(firsts), frozenset(seconds), frozenset(vetoes)))
-        return self.size + len(self.roles) - 1
-
-    def automaton(
-        self, table: dict[str, tuple[list[int], list[int], list[int]]]
-    ) -> ahocorasick.Automaton | None:
-        if not table:
+    def automaton(self, field_prefixes: bool) -> ahocorasick.Automaton | None:
+        """The automaton over the word patterns (or over the field prefixes)."""
+        chosen = (
+            sorted(  # depth-first insertion order: fewer cache misses in the trie
+                p for p in self.ids if p.startswith(_FIELD_MARK) and not p.endswith(" ")
+            )
+            if field_prefixes
+            else sorted(p for p in self.ids if not p.startswith(_FIELD_MARK))
+        )
+        if not chosen:
             return None
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for pattern in sorted(table):  # trie nodes in depth-first order: fewer cache misses
-            automaton.add_word(pattern, self.encode(*table[pattern]))
+        for pattern in chosen:
+            automaton.add_word(pattern, self.ids[pattern])
         automaton.make_automaton()
         return automaton
+
+    def fields(self) -> dict[str, int]:
+        """Field pseudo-token → anchor number, for the exact field anchors."""
+        return {
+            p[1:-1]: i for p, i in self.ids.items() if p.startswith(_FIELD_MARK) and p.endswith(" ")
+        }
 
 
 class TopicIndex:
@@ -98,10 +91,10 @@ class TopicIndex:
         self._words: ahocorasick.Automaton | None = None
         self._field_prefixes: ahocorasick.Automaton | None = None
         self._fields: dict[str, int] = {}
-        self._roles: list[Roles] = []
-        self._size = 0
+        self._firsts: list[tuple[int, ...]] = []
         self._always: tuple[int, ...] = ()
-        self._flags = bytearray()
+        self._seconds: list[frozenset[int]] = []
+        self._vetoes: list[frozenset[int]] = []
 
     def add(self, key: Hashable, query: Query) -> None:
         """Add ``query`` under ``key``; a key that is already there gets the new query."""
@@ -121,92 +114,78 @@ class TopicIndex:
 
     def _rebuild(self) -> None:
         queries = list(self._queries.values())
-        size = len(queries)
-        tables = _Tables(size)
+        anchors = _Anchors()
         always: list[int] = []
-        flags = bytearray(size)
+        self._seconds = []
+        self._vetoes = []
         self._matchers = []
-        for slot, query in enumerate(queries):
+        # one block of int objects for every query number, shared by all the tables below: a
+        # post touches a few dozen of them, and neighbours in memory stay in cache together
+        slots = list(range(len(queries)))
+        for slot, query in zip(slots, queries, strict=True):
             plan = query._plan
             if plan.anchor is None:
                 always.append(slot)
             else:
-                for pattern in plan.anchor.patterns:
-                    tables.add(pattern, slot, _FIRST)
+                for number in anchors.numbers(plan.anchor):
+                    anchors.firsts[number].append(slot)
+            second = _NONE
             if plan.second is not None:
-                flags[slot] |= _PAIRED
-                for pattern in plan.second.patterns:
-                    tables.add(pattern, slot, _SECOND)
-            for veto in plan.vetoes:
-                flags[slot] |= _VETOED
-                for pattern in veto.patterns:
-                    tables.add(pattern, slot, _VETO)
+                second = anchors.numbers(plan.second)
+            vetoes = _NONE
+            if plan.vetoes:
+                vetoes = frozenset().union(*(anchors.numbers(v) for v in plan.vetoes))
+            self._seconds.append(second)
+            self._vetoes.append(vetoes)
             self._matchers.append(None if plan.exact else query._matcher)
         self._keys = list(self._queries)
-        self._words = tables.automaton(tables.words)
-        self._field_prefixes = tables.automaton(tables.field_prefixes)
-        self._fields = {token: tables.encode(*roles) for token, roles in tables.fields.items()}
-        self._roles = tables.roles
-        self._size = size
+        self._firsts = [tuple(firsts) for firsts in anchors.firsts]
+        self._words = anchors.automaton(field_prefixes=False)
+        self._field_prefixes = anchors.automaton(field_prefixes=True)
+        self._fields = anchors.fields()
         self._always = tuple(always)
-        self._flags = flags
         self._stale = False
 
-    def candidates(self, doc: Document) -> set[int]:
-        """Slots of the queries that the prefilter lets through for ``doc``."""
-        if self._stale:
-            self._rebuild()
-        size = self._size
-        found: set[int] = set(self._always)
-        shared: list[int] = []  # anchors with more to them than one query's first requirement
+    def _anchors_in(self, doc: Document) -> list[int]:
+        """The numbers of the anchors found in ``doc``: the automaton pass, and field lookups."""
+        found: list[int] = []
         if self._words is not None:
             text = doc.stream[: doc.text_end]
             if " #" in text:
                 text = text.replace(" #", " ")
-            for _end, code in self._words.iter(text):
-                if code < size:
-                    found.add(code)
-                else:
-                    shared.append(code - size)
-        fields = self._fields
-        if fields:
-            for token in doc.fields:
-                code = fields.get(token)
-                if code is None:
-                    continue
-                if code < size:
-                    found.add(code)
-                else:
-                    shared.append(code - size)
-        if self._field_prefixes is not None and doc.fields:
-            for _end, code in self._field_prefixes.iter(doc.stream, doc.text_end - 1):
-                if code < size:
-                    found.add(code)
-                else:
-                    shared.append(code - size)
-        roles = [self._roles[i] for i in shared]
-        if roles:
-            found.update(*[firsts for firsts, _seconds, _vetoes in roles])
-        need = 0
-        flags = self._flags
-        for slot in found:
-            need |= flags[slot]
-        if need & _PAIRED:
-            # a query with a second requirement is a candidate only when that was met too
-            met = {slot for slot in found if not flags[slot] & _PAIRED}
-            for _firsts, seconds, _vetoes in roles:
-                if seconds:
-                    met |= found & seconds
-            found = met
-        if need & _VETOED:
-            for _firsts, _seconds, vetoes in roles:
-                if vetoes:
-                    found = found - vetoes
+            found = [number for _end, number in self._words.iter(text)]
+        if doc.fields:
+            fields = self._fields
+            if fields:
+                found += [fields[t] for t in doc.fields if t in fields]
+            if self._field_prefixes is not None:
+                found += [n for _end, n in self._field_prefixes.iter(doc.stream, doc.text_end - 1)]
         return found
 
-    def match(self, doc: Document) -> list[Hashable]:
-        """The keys of every query that matches ``doc``, in the order they were first added."""
-        found = self.candidates(doc)
+    def _resolve(self, anchors: list[int]) -> set[int]:
+        """Candidate queries from the anchors found: first requirements, seconds, vetoes."""
+        found: set[int] = set(self._always)
+        if anchors:
+            firsts = self._firsts
+            found.update(*[firsts[a] for a in anchors])
+        if not found:
+            return found
+        hit = set(anchors)
+        seconds, vetoes = self._seconds, self._vetoes
+        return {
+            slot
+            for slot in found
+            if (seconds[slot] is _NONE or not seconds[slot].isdisjoint(hit))
+            and vetoes[slot].isdisjoint(hit)
+        }
+
+    def candidates(self, doc: Document) -> set[int]:
+        """Numbers of the queries that the prefilter lets through for ``doc``."""
+        if self._stale:
+            self._rebuild()
+        return self._resolve(self._anchors_in(doc))
+
+    def _evaluate(self, doc: Document, found: set[int]) -> list[Hashable]:
         if not found:
             return []
         matchers, keys = self._matchers, self._keys
@@ -221,6 +200,17 @@ class TopicIndex:
                 out.append(keys[slot])
         return out
 
+    def match(self, doc: Document) -> list[Hashable]:
+        """The keys of every query that matches ``doc``, in the order they were first added."""
+        return self._evaluate(doc, self.candidates(doc))
+
     def match_batch(self, docs: Sequence[Document]) -> list[list[Hashable]]:
-        """``match`` for each document, in order."""
-        return [self.match(doc) for doc in docs]
+        """``match`` for each document, in order.
+
+        The automaton runs over all the documents first, then their candidates are resolved
+        and evaluated, so each stage finds its tables still in the processor's cache.
+        """
+        if self._stale:
+            self._rebuild()
+        found = [self._anchors_in(doc) for doc in docs]
+        return [self._evaluate(doc, self._resolve(f)) for doc, f in zip(docs, found, strict=True)]

@@ -26,7 +26,7 @@ MAX_NEAR = 100
 _OPEN_QUOTES = '"“„«'
 _CLOSE_QUOTES = '"”“»'
 _QUOTES = frozenset(_OPEN_QUOTES + _CLOSE_QUOTES)
-_STOP = frozenset("()") | _QUOTES
+_BARE = re.compile(r"[^\s()" + re.escape("".join(sorted(_QUOTES))) + "]+")
 _NEAR = re.compile(r"NEAR/(\d{1,6})(f?)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 
@@ -88,10 +88,9 @@ def _read_quoted(query: str, start: int) -> tuple[str, int]:
 
 
 def _bare_word(query: str, start: int) -> int:
-    end = start
-    while end < len(query) and not query[end].isspace() and query[end] not in _STOP:
-        end += 1
-    return end
+    """Where the word starting at ``start`` ends: at a space, a parenthesis or a quote."""
+    match = _BARE.match(query, start)
+    return match.end() if match else start
 
 
 def _classify(word: str, column: int) -> Lexeme:

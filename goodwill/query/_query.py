@@ -2,7 +2,7 @@
 
 Why a class around the tree: callers hold one object that knows its source text, can say how it
 was understood (``explain``) and matches documents with closures compiled once, while
-``TopicIndex`` reads the anchors computed alongside.
+``TopicIndex`` reads the prefilter plan computed alongside.
 """
 
 from __future__ import annotations

@@ -202,16 +202,27 @@ def _orjson_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _driver_value(dialect: str, value: Any) -> Any:
-    """What SQLAlchemy's types would send, without their per-value overhead (the hot path)."""
-    if isinstance(value, datetime):
-        if dialect == "sqlite":  # naive UTC text, in exactly SQLAlchemy's SQLite format
-            return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
-        return value
-    if isinstance(value, dict):
-        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-        return text if dialect == "sqlite" else Jsonb(value, dumps=_orjson_text)
-    return value
+_DATETIME_AT = [
+    i for i, c in enumerate(_POST_COLUMNS) if c in {"created_at", "ingested_at", "updated_at"}
+]
+_JSON_AT = [i for i, c in enumerate(_POST_COLUMNS) if c in {"extra", "analysis"}]
+
+
+def _driver_rows(dialect: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """What SQLAlchemy's types would send, without their per-value overhead (the hot path):
+    SQLite gets naive UTC text in exactly SQLAlchemy's format and JSON text; PostgreSQL gets
+    aware datetimes and Jsonb."""
+    out = []
+    sqlite = dialect == "sqlite"
+    for row in rows:
+        values = [row[c] for c in _POST_COLUMNS]
+        for i in _DATETIME_AT:
+            if sqlite:
+                values[i] = f"{values[i].astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+        for i in _JSON_AT:
+            values[i] = _orjson_text(values[i]) if sqlite else Jsonb(values[i], dumps=_orjson_text)
+        out.append(values)
+    return out
 
 
 def _execute_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -222,9 +233,7 @@ def _execute_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
         f"INSERT INTO posts ({', '.join(_POST_COLUMNS)}) "  # noqa: S608
         f"VALUES ({', '.join([mark] * len(_POST_COLUMNS))})"
     )
-    conn.exec_driver_sql(
-        sql, [tuple(_driver_value(dialect, row[c]) for c in _POST_COLUMNS) for row in rows]
-    )
+    conn.exec_driver_sql(sql, [tuple(values) for values in _driver_rows(dialect, rows)])
 
 
 def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]]) -> list[int]:
