@@ -23,8 +23,9 @@ The rules (docs/query-language.md explains them to users):
 
 Speed matters (every post of every source goes through here), so there are two fast paths that
 give exactly the result of the one regular expression ``_TOKEN`` (a property test holds them to
-it): pure ASCII text is cut with ``bytes.translate`` and ``str.split``, and text that is mostly
-ASCII with a few emoji is cut into ASCII and non-ASCII runs.
+it): ASCII text (also once typographic apostrophes and quotes are made ASCII) is cut with
+``bytes.translate`` and ``str.split``, and text that is mostly ASCII with a few emoji is cut
+into ASCII and non-ASCII runs.
 """
 
 from __future__ import annotations

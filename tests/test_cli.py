@@ -219,3 +219,10 @@ def test_killed_import_resumes_without_loss_or_duplicates(tmp_path: Path) -> Non
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from posts").fetchone()[0] == 20_000
         assert conn.execute("select count(*) from mentions").fetchone()[0] == 20_000
+
+
+def test_error_caret_sits_under_the_column_even_after_emoji() -> None:
+    from goodwill.cli._context import point_at
+
+    assert point_at("🍕 AND (x", 9).splitlines()[1] == "  " + " " * 9 + "^"
+    assert point_at("abc", 2).splitlines()[1] == "   ^"

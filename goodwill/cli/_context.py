@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +20,7 @@ from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import Workspace
 
-__all__ = ["App", "JsonOpt", "WorkspaceOpt", "fail", "print_json", "table"]
+__all__ = ["App", "JsonOpt", "WorkspaceOpt", "fail", "point_at", "print_json", "table"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,6 +40,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
+
+
+def point_at(text: str, column: int) -> str:
+    """Two lines: ``text`` and a caret under its 1-based ``column``, counted in terminal cells
+    so that emoji and CJK characters (two cells wide) do not shift it."""
+    return f"  {text}\n  {' ' * cell_len(text[: column - 1])}^"
 
 
 def print_json(value: Any) -> None:

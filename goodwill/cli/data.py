@@ -12,8 +12,18 @@ import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    fail,
+    point_at,
+    print_json,
+    table,
+)
 from goodwill.ingest import Ingestor, IngestReport
+from goodwill.pipeline.language import detect_languages
 from goodwill.pipeline.normalise import PostError, parse_datetime, parse_post
 from goodwill.query import Document, QuerySyntaxError, parse
 from goodwill.sources.files import FileFormatError, parse_mapping, read_jsonl, read_posts
@@ -67,7 +77,6 @@ def import_posts(
         items = read_posts(file, fmt=fmt, mapping=parse_mapping(mapping or []))
         ingestor = Ingestor(app.repo, app.settings)
         report = _with_progress(
-            file,
             lambda cb: ingestor.ingest(
                 ws.id, items, default_source=source, assume_tz=_tz(assume_tz), on_batch=cb
             ),
@@ -80,8 +89,8 @@ def import_posts(
         raise typer.Exit(1)
 
 
-def _with_progress(file: Path, run: Any, *, quiet: bool) -> IngestReport:
-    size = file.stat().st_size
+def _with_progress(run: Any, *, quiet: bool) -> IngestReport:
+    """Run an import with a live count on a terminal (never when piped or with --json)."""
     if quiet or not console.is_terminal:
         return run(None)  # type: ignore[no-any-return]
     with Progress(
@@ -94,7 +103,6 @@ def _with_progress(file: Path, run: Any, *, quiet: bool) -> IngestReport:
         transient=True,
     ) as progress:
         task = progress.add_task("import", total=None)
-        del size
         return run(lambda r: progress.update(task, completed=r.read))  # type: ignore[no-any-return]
 
 
@@ -281,7 +289,7 @@ def query_check(query: str, json: JsonOpt = False) -> None:
         if json:
             print_json({"ok": False, "error": exc.message, "column": exc.column})
             raise typer.Exit(1) from None
-        fail(f"{exc}\n  {query}\n  {' ' * (exc.column - 1)}^")
+        fail(f"{exc}\n{point_at(query, exc.column)}")
     if json:
         print_json({"ok": True, "explain": q.explain()})
     else:
@@ -295,7 +303,7 @@ def query_match(query: str) -> None:
     try:
         q = parse(query)
     except QuerySyntaxError as exc:
-        fail(f"{exc}\n  {query}\n  {' ' * (exc.column - 1)}^")
+        fail(f"{exc}\n{point_at(query, exc.column)}")
     bad = 0
     for where, obj in read_jsonl(sys.stdin):
         try:
@@ -310,6 +318,8 @@ def query_match(query: str) -> None:
             bad += 1
             print(f"{where}: {exc}", file=sys.stderr)
             continue
+        if post.lang is None:  # as the pipeline does, so `lang:` means the same here
+            post.lang = detect_languages([post.text])[0]
         author = post.author
         doc = Document.build(
             post.text,

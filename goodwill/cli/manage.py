@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    fail,
+    point_at,
+    print_json,
+    table,
+)
 from goodwill.domain import TopicKind
 from goodwill.query import QuerySyntaxError, parse
 from goodwill.sources import available_sources, get_source_class
@@ -74,7 +83,7 @@ def _checked_query(query: str) -> str:
     try:
         parse(query)
     except QuerySyntaxError as exc:
-        fail(f"the query has a problem: {exc}\n  {query}\n  {' ' * (exc.column - 1)}^")
+        fail(f"the query has a problem: {exc}\n{point_at(query, exc.column)}")
     return query
 
 
