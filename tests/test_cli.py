@@ -226,3 +226,44 @@ def test_error_caret_sits_under_the_column_even_after_emoji() -> None:
 
     assert point_at("🍕 AND (x", 9).splitlines()[1] == "  " + " " * 9 + "^"
     assert point_at("abc", 2).splitlines()[1] == "   ^"
+
+
+@pytest.mark.slow
+def test_demo_command_serves_the_demo_workspace(tmp_path: Path) -> None:
+    """What `./go demo` runs: loads the demo and serves it; every topic has mentions."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GOODWILL_DATA_DIR": str(tmp_path)}
+    env.pop("GOODWILL_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "goodwill", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        page = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert page is not None, proc.stdout.read() if proc.stdout else ""
+        assert page.status_code == 200
+        assert "Brightloaf (demo)" in page.text
+        for topic in ("Brightloaf", "Crumbly &amp; Co", "Oven Republic", "Bakery delivery"):
+            assert topic in page.text
+        assert page.text.count('<li class="mention') == 50  # a full first page
+        assert (tmp_path / "goodwill.db").exists()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "topic Brightloaf:" in out and "http://127.0.0.1:" in out

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
-import ipaddress
 import json
 import logging
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
-import httpcore
 import pytest
 
 import goodwill.sources as registry
@@ -37,6 +31,7 @@ from goodwill.sources import (
     get_source_class,
 )
 from goodwill.sources.rss import MAX_FEED_BYTES, RssSource, unwrap_google_url
+from tests.feedserver import FeedServer, Reply, loopback_only, running_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rss"
 TAG_RE = re.compile(r"<[A-Za-z/!?]")
@@ -47,114 +42,15 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-# --- a small feed server -----------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """What the server answers on one path."""
-
-    body: bytes = b""
-    status: int = 200
-    content_type: str | None = "application/xml"
-    headers: dict[str, str] = field(default_factory=dict)
-    etag: str | None = None
-    last_modified: str | None = None
-    delay: float = 0.0  # before the status line
-    drip: float = 0.0  # between body bytes
-    send_length: bool = True
-    gzip: bool = False
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _FeedServer
-
-    def do_GET(self) -> None:
-        self.server.seen.append((self.path, dict(self.headers.items())))
-        reply = self.server.routes.get(self.path, Reply(b"not found", status=404))
-        if reply.delay and self.server.stopping.wait(reply.delay):
-            return
-        if (reply.etag and self.headers.get("If-None-Match") == reply.etag) or (
-            reply.last_modified and self.headers.get("If-Modified-Since") == reply.last_modified
-        ):
-            self.send_response(304)
-            self.end_headers()
-            return
-        body = gzip.compress(reply.body) if reply.gzip else reply.body
-        self.send_response(reply.status)
-        if reply.content_type:
-            self.send_header("Content-Type", reply.content_type)
-        if reply.gzip:
-            self.send_header("Content-Encoding", "gzip")
-        if reply.send_length:
-            self.send_header("Content-Length", str(len(body)))
-        for name, value in [("ETag", reply.etag), ("Last-Modified", reply.last_modified)]:
-            if value:
-                self.send_header(name, value)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if not reply.drip:
-            self.wfile.write(body)
-            return
-        for i in range(len(body)):
-            if self.server.stopping.wait(reply.drip):
-                return
-            self.wfile.write(body[i : i + 1])
-            self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _FeedServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Reply] = {}
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        self.stopping = threading.Event()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-    def serve(self, path: str, reply: Reply | bytes) -> str:
-        self.routes[path] = reply if isinstance(reply, Reply) else Reply(reply)
-        return self.url(path)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that hang up early (timeouts, size limits) are expected here
-
-
 @pytest.fixture
-def server() -> Iterator[_FeedServer]:
-    srv = _FeedServer()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[FeedServer]:
+    with running_server() as srv:
         yield srv
-    finally:
-        srv.stopping.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tripwire under the guard: should it ever let a non-loopback address through, the
-    test fails here instead of sending a packet off this machine."""
-    real = httpcore.AnyIOBackend.connect_tcp
-
-    async def connect_tcp(
-        self: httpcore.AnyIOBackend, host: str, port: int, **kw: Any
-    ) -> httpcore.AsyncNetworkStream:
-        if not ipaddress.ip_address(host).is_loopback:
-            raise AssertionError(f"the guard let a connection to {host} through")
-        return await real(self, host, port, **kw)
-
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    loopback_only(monkeypatch)
 
 
 def poll(
@@ -191,7 +87,7 @@ def rss(*items: str, channel: str = "") -> bytes:
 # --- formats -----------------------------------------------------------------------------------
 
 
-def test_rss2(server: _FeedServer) -> None:
+def test_rss2(server: FeedServer) -> None:
     url = server.serve("/rss2.xml", Reply(fixture("rss2.xml"), content_type=XML))
     page = poll(url)
     posts = by_id(page)
@@ -234,7 +130,7 @@ def test_rss2(server: _FeedServer) -> None:
     assert not page.not_modified
 
 
-def test_atom(server: _FeedServer) -> None:
+def test_atom(server: FeedServer) -> None:
     url = server.serve("/atom.xml", Reply(fixture("atom.xml"), content_type="application/atom+xml"))
     page = poll(url)
     assert page.problems == []
@@ -260,7 +156,7 @@ def test_atom(server: _FeedServer) -> None:
     assert guest["author"] == {"id": "zoe.example.org:sam lee", "handle": None, "name": "Sam Lee"}
 
 
-def test_rss1_rdf(server: _FeedServer) -> None:
+def test_rss1_rdf(server: FeedServer) -> None:
     url = server.serve("/rss1.rdf", Reply(fixture("rss1.rdf"), content_type="application/rdf+xml"))
     (post,) = poll(url).posts
     assert post["id"] == "https://old.example.com/n/1"
@@ -271,7 +167,7 @@ def test_rss1_rdf(server: _FeedServer) -> None:
     assert post["feed_title"] == "Old School Notes"
 
 
-def test_google_alerts(server: _FeedServer) -> None:
+def test_google_alerts(server: FeedServer) -> None:
     url = server.serve("/alerts/feeds/0123/9876", Reply(fixture("google-alerts.xml")))
     page = poll(url)
     assert page.problems == []
@@ -311,14 +207,14 @@ def test_unwrap_google_url() -> None:
     assert unwrap_google_url("https://a.example/x") == "https://a.example/x"
 
 
-def test_empty_feed(server: _FeedServer) -> None:
+def test_empty_feed(server: FeedServer) -> None:
     page = poll(server.serve("/empty.xml", fixture("empty.xml")))
     assert page.posts == []
     assert page.problems == []
     assert not page.not_modified
 
 
-def test_posts_are_valid_post_format(server: _FeedServer) -> None:
+def test_posts_are_valid_post_format(server: FeedServer) -> None:
     # The contract with the pipeline: every post a feed yields passes parse_post.
     names = ["rss2.xml", "atom.xml", "rss1.rdf", "google-alerts.xml", "hostile.xml"]
     names += ["mislabelled-cp1252.xml", "latin1.xml", "nul-and-bad-dates.xml"]
@@ -332,7 +228,7 @@ def test_posts_are_valid_post_format(server: _FeedServer) -> None:
 # --- polite polling ----------------------------------------------------------------------------
 
 
-def test_etag_round_trip(server: _FeedServer) -> None:
+def test_etag_round_trip(server: FeedServer) -> None:
     url = server.serve("/feed", Reply(fixture("rss2.xml"), etag='"v1"'))
     first = poll(url)
     assert first.cursor["etag"] == '"v1"'
@@ -348,7 +244,7 @@ def test_etag_round_trip(server: _FeedServer) -> None:
     assert len(third.posts) == 2
 
 
-def test_last_modified_round_trip(server: _FeedServer) -> None:
+def test_last_modified_round_trip(server: FeedServer) -> None:
     stamp = "Wed, 01 May 2024 10:00:00 GMT"
     url = server.serve("/feed", Reply(fixture("rss2.xml"), last_modified=stamp))
     first = poll(url)
@@ -360,7 +256,7 @@ def test_last_modified_round_trip(server: _FeedServer) -> None:
     assert "If-None-Match" not in server.seen[1][1]
 
 
-def test_unchanged_feed_without_validators_is_not_parsed_again(server: _FeedServer) -> None:
+def test_unchanged_feed_without_validators_is_not_parsed_again(server: FeedServer) -> None:
     url = server.serve("/feed", fixture("rss2.xml"))
     first = poll(url)
     second = poll(url, first.cursor)
@@ -369,7 +265,7 @@ def test_unchanged_feed_without_validators_is_not_parsed_again(server: _FeedServ
     assert second.cursor == first.cursor
 
 
-def test_cursor_of_unexpected_shape_is_tolerated(server: _FeedServer) -> None:
+def test_cursor_of_unexpected_shape_is_tolerated(server: FeedServer) -> None:
     url = server.serve("/feed", fixture("rss2.xml"))
     page = poll(url, {"etag": 42, "last_modified": None, "later": "kept"})
     assert page.posts
@@ -377,7 +273,7 @@ def test_cursor_of_unexpected_shape_is_tolerated(server: _FeedServer) -> None:
     assert "If-None-Match" not in server.seen[0][1]
 
 
-def test_request_headers(server: _FeedServer) -> None:
+def test_request_headers(server: FeedServer) -> None:
     poll(server.serve("/feed", fixture("empty.xml")))
     headers = server.seen[0][1]
     assert headers["User-Agent"].startswith("Goodwill/")
@@ -387,7 +283,7 @@ def test_request_headers(server: _FeedServer) -> None:
 # --- HTTP failures -----------------------------------------------------------------------------
 
 
-def test_429_with_retry_after_seconds(server: _FeedServer) -> None:
+def test_429_with_retry_after_seconds(server: FeedServer) -> None:
     url = server.serve("/feed", Reply(status=429, headers={"Retry-After": "120"}))
     with pytest.raises(RateLimited) as caught:
         poll(url)
@@ -395,7 +291,7 @@ def test_429_with_retry_after_seconds(server: _FeedServer) -> None:
     assert str(caught.value) == f"HTTP 429 from {url}: asked to wait 120 s"
 
 
-def test_503_with_retry_after_date(server: _FeedServer) -> None:
+def test_503_with_retry_after_date(server: FeedServer) -> None:
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
     url = server.serve("/feed", Reply(status=503, headers={"Retry-After": when}))
     with pytest.raises(RateLimited) as caught:
@@ -403,7 +299,7 @@ def test_503_with_retry_after_date(server: _FeedServer) -> None:
     assert 80 <= caught.value.retry_after <= 90
 
 
-def test_429_without_retry_after_waits_one_interval(server: _FeedServer) -> None:
+def test_429_without_retry_after_waits_one_interval(server: FeedServer) -> None:
     url = server.serve("/feed", Reply(status=429, headers={"Retry-After": "soon-ish"}))
     with pytest.raises(RateLimited) as caught:
         poll(url, config={"interval": 600})
@@ -411,7 +307,7 @@ def test_429_without_retry_after_waits_one_interval(server: _FeedServer) -> None
 
 
 @pytest.mark.parametrize("status", [500, 503, 404, 410, 403])
-def test_other_errors(server: _FeedServer, status: int) -> None:
+def test_other_errors(server: FeedServer, status: int) -> None:
     url = server.serve("/feed", Reply(b"oops", status=status))
     with pytest.raises(SourceError) as caught:
         poll(url)
@@ -419,7 +315,7 @@ def test_other_errors(server: _FeedServer, status: int) -> None:
     assert str(caught.value) == f"HTTP {status} from {url}"
 
 
-def test_slow_server_times_out(server: _FeedServer) -> None:
+def test_slow_server_times_out(server: FeedServer) -> None:
     url = server.serve("/slow", Reply(fixture("rss2.xml"), delay=2))
     started = time.monotonic()
     with pytest.raises(SourceError, match=rf"^timed out fetching {re.escape(url)} \(ReadTimeout"):
@@ -427,14 +323,14 @@ def test_slow_server_times_out(server: _FeedServer) -> None:
     assert time.monotonic() - started < 1.5
 
 
-def test_dripping_server_hits_the_overall_deadline(server: _FeedServer) -> None:
+def test_dripping_server_hits_the_overall_deadline(server: FeedServer) -> None:
     # One byte every 30 ms never trips the 100 ms read timeout; the whole fetch is bounded.
     url = server.serve("/drip", Reply(fixture("rss2.xml"), drip=0.03))
     with pytest.raises(SourceError, match=r"gave up fetching .* after 0\.6 seconds"):
         poll(url, timeout=0.1)
 
 
-def test_connection_refused(server: _FeedServer) -> None:
+def test_connection_refused(server: FeedServer) -> None:
     with socket.socket() as sock:  # bound but not listening: nothing accepts
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/feed"
@@ -442,7 +338,7 @@ def test_connection_refused(server: _FeedServer) -> None:
             poll(url)
 
 
-def test_redirect_is_followed(server: _FeedServer) -> None:
+def test_redirect_is_followed(server: FeedServer) -> None:
     server.serve("/feed.xml", fixture("rss1.rdf"))
     url = server.serve("/old", Reply(status=301, headers={"Location": "/feed.xml"}))
     (post,) = poll(url).posts
@@ -450,7 +346,7 @@ def test_redirect_is_followed(server: _FeedServer) -> None:
     assert [path for path, _ in server.seen] == ["/old", "/feed.xml"]
 
 
-def test_redirect_to_a_blocked_address_is_refused(server: _FeedServer) -> None:
+def test_redirect_to_a_blocked_address_is_refused(server: FeedServer) -> None:
     url = server.serve(
         "/go", Reply(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
     )
@@ -468,13 +364,13 @@ def test_private_feed_url_is_refused() -> None:
         poll("http://10.0.0.5/feed.xml")
 
 
-def test_too_many_redirects(server: _FeedServer) -> None:
+def test_too_many_redirects(server: FeedServer) -> None:
     url = server.serve("/loop", Reply(status=302, headers={"Location": "/loop"}))
     with pytest.raises(SourceError, match=r"too many redirects fetching .* \(more than 5\)"):
         poll(url)
 
 
-def test_password_is_not_shown_in_errors(server: _FeedServer) -> None:
+def test_password_is_not_shown_in_errors(server: FeedServer) -> None:
     url = server.serve("/feed", Reply(status=500))
     secret = url.replace("http://", "http://me:hunter2@")
     with pytest.raises(SourceError) as caught:
@@ -491,20 +387,20 @@ class _Small(RssSource):
 
 
 @pytest.mark.parametrize("send_length", [True, False])
-def test_body_over_the_limit(server: _FeedServer, send_length: bool) -> None:
+def test_body_over_the_limit(server: FeedServer, send_length: bool) -> None:
     url = server.serve("/big", Reply(fixture("rss2.xml") * 3, send_length=send_length))
     with pytest.raises(SourceError, match=r"is larger than 0\.00190735 MB; not reading it"):
         poll(url, source=_Small)
 
 
-def test_gzip_bomb_is_counted_unpacked(server: _FeedServer) -> None:
+def test_gzip_bomb_is_counted_unpacked(server: FeedServer) -> None:
     bomb = b"<rss>" + b" " * (MAX_FEED_BYTES + 1)  # about 10 KB on the wire
     url = server.serve("/bomb", Reply(bomb, gzip=True))
     with pytest.raises(SourceError, match=r"is larger than 10 MB"):
         poll(url)
 
 
-def test_one_megabyte_entry_is_kept(server: _FeedServer) -> None:
+def test_one_megabyte_entry_is_kept(server: FeedServer) -> None:
     huge = "<p>Acme <b>coffee</b> &amp; more.</p>" * 30_000  # about 1 MB of HTML
     item = f"<item><guid>big</guid><title>Big</title><description><![CDATA[{huge}]]></description>"
     url = server.serve("/huge", rss(item + "</item>"))
@@ -517,7 +413,7 @@ def test_one_megabyte_entry_is_kept(server: _FeedServer) -> None:
 # --- malformed and hostile feeds ---------------------------------------------------------------
 
 
-def test_broken_xml_with_recoverable_entries(server: _FeedServer) -> None:
+def test_broken_xml_with_recoverable_entries(server: FeedServer) -> None:
     page = poll(server.serve("/broken", fixture("broken-recoverable.xml")))
     assert [p["id"] for p in page.posts] == ["https://broken.example/1", "https://broken.example/2"]
     assert page.posts[0]["text"] == "First post & more — It works"
@@ -526,13 +422,13 @@ def test_broken_xml_with_recoverable_entries(server: _FeedServer) -> None:
     assert page.problems[0].endswith("); 2 entries were recovered")
 
 
-def test_not_xml_at_all(server: _FeedServer) -> None:
+def test_not_xml_at_all(server: FeedServer) -> None:
     url = server.serve("/junk", fixture("not-xml.xml"))
     with pytest.raises(SourceError, match=r"^not a valid RSS or Atom feed: .*not well-formed"):
         poll(url)
 
 
-def test_html_page_instead_of_feed(server: _FeedServer) -> None:
+def test_html_page_instead_of_feed(server: FeedServer) -> None:
     url = server.serve("/", Reply(fixture("html-page.html"), content_type="text/html"))
     with pytest.raises(SourceError) as caught:
         poll(url)
@@ -542,7 +438,7 @@ def test_html_page_instead_of_feed(server: _FeedServer) -> None:
     )
 
 
-def test_windows_1252_declared_as_utf8(server: _FeedServer) -> None:
+def test_windows_1252_declared_as_utf8(server: FeedServer) -> None:
     url = server.serve("/cp1252", Reply(fixture("mislabelled-cp1252.xml"), content_type=XML))
     (post,) = poll(url).posts
     assert post["text"] == (
@@ -552,7 +448,7 @@ def test_windows_1252_declared_as_utf8(server: _FeedServer) -> None:
 
 
 @pytest.mark.parametrize("content_type", ["application/rss+xml", XML, "text/xml", None])
-def test_iso_8859_1(server: _FeedServer, content_type: str | None) -> None:
+def test_iso_8859_1(server: FeedServer, content_type: str | None) -> None:
     # Declared in the XML; also served with a wrong charset in the HTTP header.
     url = server.serve("/latin1", Reply(fixture("latin1.xml"), content_type=content_type))
     (post,) = poll(url).posts
@@ -560,7 +456,7 @@ def test_iso_8859_1(server: _FeedServer, content_type: str | None) -> None:
     assert post["lang"] == "da"
 
 
-def test_hostile_html(server: _FeedServer) -> None:
+def test_hostile_html(server: FeedServer) -> None:
     page = poll(server.serve("/hostile", fixture("hostile.xml")))
     evil, encoded, plain = page.posts
     assert evil["text"] == "Click me — Visible text"  # iframe content is never shown either
@@ -583,7 +479,7 @@ def test_hostile_html(server: _FeedServer) -> None:
     ]
 
 
-def test_nul_bytes_and_bad_dates(server: _FeedServer) -> None:
+def test_nul_bytes_and_bad_dates(server: FeedServer) -> None:
     page = poll(server.serve("/nul", fixture("nul-and-bad-dates.xml")))
     assert "\x00" not in json.dumps(page.posts, ensure_ascii=False)
     posts = by_id(page)
@@ -605,7 +501,7 @@ def test_nul_bytes_and_bad_dates(server: _FeedServer) -> None:
     ]
 
 
-def test_external_entities_and_entity_expansion(server: _FeedServer) -> None:
+def test_external_entities_and_entity_expansion(server: FeedServer) -> None:
     started = time.monotonic()
     page = poll(server.serve("/xxe", fixture("xxe.xml")))
     assert time.monotonic() - started < 2
@@ -614,7 +510,7 @@ def test_external_entities_and_entity_expansion(server: _FeedServer) -> None:
     assert "lollollol" not in text
 
 
-def test_body_that_looks_like_a_path_is_not_opened(server: _FeedServer, tmp_path: Path) -> None:
+def test_body_that_looks_like_a_path_is_not_opened(server: FeedServer, tmp_path: Path) -> None:
     # Given bytes or str, feedparser would open a local file of that name. It must not.
     local = tmp_path / "local.xml"
     local.write_bytes(fixture("rss1.rdf"))
@@ -623,7 +519,7 @@ def test_body_that_looks_like_a_path_is_not_opened(server: _FeedServer, tmp_path
         poll(url)
 
 
-def test_ids_are_unique_and_bounded(server: _FeedServer) -> None:
+def test_ids_are_unique_and_bounded(server: FeedServer) -> None:
     long_guid = "x" * 600
     url = server.serve(
         "/ids",
@@ -643,7 +539,7 @@ def test_ids_are_unique_and_bounded(server: _FeedServer) -> None:
     assert page.problems == [f"entry 3 ({url}#1): same id as an earlier entry, skipped"]
 
 
-def test_problems_name_the_entry(server: _FeedServer) -> None:
+def test_problems_name_the_entry(server: FeedServer) -> None:
     url = server.serve(
         "/named",
         rss(

@@ -1,0 +1,129 @@
+"""A small HTTP server on 127.0.0.1 for connector tests: routes, conditional GET, faults.
+
+Real HTTP, no mocks: tests tell it what to answer on a path (status, headers, ETag, a delay,
+a body dripped byte by byte) and read what clients sent. ``loopback_only`` is a tripwire under
+the outbound guard: any connection to a non-loopback address fails the test before a packet
+leaves the machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpcore
+import pytest
+
+__all__ = ["FeedServer", "Reply", "loopback_only", "running_server"]
+
+
+@dataclass
+class Reply:
+    """What the server answers on one path."""
+
+    body: bytes = b""
+    status: int = 200
+    content_type: str | None = "application/xml"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    delay: float = 0.0  # before the status line
+    drip: float = 0.0  # between body bytes
+    send_length: bool = True
+    gzip: bool = False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FeedServer
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        reply = self.server.routes.get(self.path, Reply(b"not found", status=404))
+        if reply.delay and self.server.stopping.wait(reply.delay):
+            return
+        if (reply.etag and self.headers.get("If-None-Match") == reply.etag) or (
+            reply.last_modified and self.headers.get("If-Modified-Since") == reply.last_modified
+        ):
+            self.send_response(304)
+            self.end_headers()
+            return
+        body = gzip.compress(reply.body) if reply.gzip else reply.body
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        if reply.gzip:
+            self.send_header("Content-Encoding", "gzip")
+        if reply.send_length:
+            self.send_header("Content-Length", str(len(body)))
+        for name, value in [("ETag", reply.etag), ("Last-Modified", reply.last_modified)]:
+            if value:
+                self.send_header(name, value)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not reply.drip:
+            self.wfile.write(body)
+            return
+        for i in range(len(body)):
+            if self.server.stopping.wait(reply.drip):
+                return
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class FeedServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[str, Reply] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        self.stopping = threading.Event()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+    def serve(self, path: str, reply: Reply | bytes) -> str:
+        self.routes[path] = reply if isinstance(reply, Reply) else Reply(reply)
+        return self.url(path)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up early (timeouts, size limits) are expected here
+
+
+@contextmanager
+def running_server() -> Iterator[FeedServer]:
+    srv = FeedServer()
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.stopping.set()
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
+
+
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tripwire under the guard: should it ever let a non-loopback address through, the
+    test fails here instead of sending a packet off this machine."""
+    real = httpcore.AnyIOBackend.connect_tcp
+
+    async def connect_tcp(
+        self: httpcore.AnyIOBackend, host: str, port: int, **kw: Any
+    ) -> httpcore.AsyncNetworkStream:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise AssertionError(f"the guard let a connection to {host} through")
+        return await real(self, host, port, **kw)
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
