@@ -27,6 +27,8 @@ DATA = Path(
 )
 TWEETEVAL = DATA / "tweeteval" / "sentiment"
 TWCS = DATA / "twcs"
+TWACS = DATA / "twacs_airlines" / "airlines_raw_unlabeled.csv"
+_TURN = re.compile(r"<(cust|rep)__(.*?)__(?:cust|rep)>", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,11 @@ def load_corpus() -> tuple[list[str], list[str], str]:
                     texts.append(row["text"])
                     authors.append(row.get("author_id") or "someone")
         used.append(f"twcs/{path.name}")
+    if TWACS.is_file():
+        found = _twacs_turns(TWACS)
+        texts += [t for t, _ in found]
+        authors += [a for _, a in found]
+        used.append(f"twacs_airlines ({len(found):,} turns)")
     if texts:
         return texts, authors, f"{len(texts):,} real tweets ({', '.join(used)})"
     rng = random.Random(7)
@@ -70,6 +77,26 @@ def load_corpus() -> tuple[list[str], list[str], str]:
     ]
     texts = [" ".join(rng.choices(vocab, k=rng.randint(6, 25))) for _ in range(5000)]
     return texts, [f"user{i}" for i in range(5000)], "5,000 synthetic texts (no data found)"
+
+
+def _twacs_turns(path: Path) -> list[tuple[str, str]]:
+    """Each customer and agent turn of the airline conversations, as one tweet: real text, and
+    mostly distinct, so the benchmarks do not cycle a few thousand tweets. Placeholders become
+    handles."""
+    out = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        for n, row in enumerate(csv.DictReader(f)):
+            dialogue = f"{row.get('first_utterance') or ''} {row.get('context') or ''}"
+            for k, (who, said) in enumerate(_TURN.findall(dialogue)):
+                said = " ".join(
+                    said.replace("__company__", "@airline")
+                    .replace("__cust__", "@customer")
+                    .replace("__initials__", "")
+                    .split()
+                )
+                if said:
+                    out.append((said, f"agent{n % 50}" if who == "rep" else f"cust{n}_{k % 2}"))
+    return out
 
 
 _SYLLABLES = (
