@@ -3,7 +3,7 @@
 Why one module on the bottom floor: a query term and a post must be cut into words by exactly
 the same rules, or ``café`` in a query silently misses "Cafe" in a post. The query language
 tokenises its terms with :func:`tokens`, ``Document.build`` tokenises posts with it, and the
-de-duplication keys use :func:`words_for_shingles`.
+de-duplication keys use the same tokens (``pipeline.dedupe``).
 
 The rules (docs/query-language.md explains them to users):
 
@@ -34,7 +34,7 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["CHARWISE", "fold", "tokens", "tokens_of_folded", "words_for_shingles"]
+__all__ = ["CHARWISE", "fold", "is_emoji", "tokens", "tokens_of_folded"]
 
 _TRANSLATE: dict[int, str | None] = {
     0x2019: "'",  # right single quotation mark, the usual typographic apostrophe
@@ -297,13 +297,6 @@ def tokens(text: str) -> list[str]:
 _STARTS_EMOJI = re.compile(rf"[{_PICTOGRAPH}\U0001f1e6-\U0001f1ff]|[0-9#*]\u20e3")
 
 
-def words_for_shingles(text: str) -> list[str]:
-    """:func:`tokens` without sigils (``#tag`` → ``tag``) or emoji: near-duplicate detection."""
-    out = []
-    for token in tokens(text):
-        first = token[0]
-        if first == "#" or first == "@":
-            out.append(token[1:])
-        elif not _STARTS_EMOJI.match(token):
-            out.append(token)
-    return out
+def is_emoji(token: str) -> bool:
+    """Whether a token from :func:`tokens` is an emoji, flag or keycap (not a word)."""
+    return _STARTS_EMOJI.match(token) is not None

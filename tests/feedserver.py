@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.seen.append((self.path, dict(self.headers.items())))
-        reply = self.server.routes.get(self.path, Reply(b"not found", status=404))
+        reply = self.server.routes.get(self.path) or self.server.default
         if reply.delay and self.server.stopping.wait(reply.delay):
             return
         if (reply.etag and self.headers.get("If-None-Match") == reply.etag) or (
@@ -86,11 +86,19 @@ class FeedServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.routes: dict[str, Reply] = {}
+        self.default = Reply(b"not found", status=404)
         self.seen: list[tuple[str, dict[str, str]]] = []
         self.stopping = threading.Event()
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def redirect(self, path: str, location: str) -> None:
+        self.routes[path] = Reply(status=302, headers={"Location": location}, content_type=None)
 
     def serve(self, path: str, reply: Reply | bytes) -> str:
         self.routes[path] = reply if isinstance(reply, Reply) else Reply(reply)

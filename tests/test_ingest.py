@@ -252,3 +252,17 @@ def test_own_posts_are_never_hidden_as_repeats(world: tuple[Repository, Ingestor
     assert report.written.duplicates == 1
     shown = repo.mentions(ws, MentionFilter())
     assert sorted(p.external_id for p in shown.posts) == ["1", "2", "3"]
+
+
+def test_comparable_words_ignore_repost_marks_sigils_emoji_and_links() -> None:
+    from goodwill.pipeline.dedupe import comparable_words
+    from goodwill.text import tokens
+
+    assert comparable_words(tokens("RT @bob: Brightloaf is great #bread 🔥 https://t.co/x")) == [
+        "brightloaf",
+        "is",
+        "great",
+        "bread",
+    ]
+    assert comparable_words(tokens("rt is a word here")) == ["rt", "is", "a", "word", "here"]
+    assert comparable_words(tokens("🥐🥐 1️⃣")) == []

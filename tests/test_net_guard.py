@@ -15,11 +15,9 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -34,74 +32,19 @@ from goodwill.net import (
     redact_url,
 )
 from goodwill.settings import Settings
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.seen.append((self.path, dict(self.headers.items())))
-        location = self.server.redirects.get(self.path)
-        if location is not None:
-            self.send_response(302)
-            self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = b"hello from loopback"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        self.redirects: dict[str, str] = {}
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+from tests.feedserver import FeedServer, Reply, loopback_only, running_server
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[FeedServer]:
+    with running_server() as srv:
+        srv.default = Reply(b"hello from loopback", content_type="text/plain")
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A tripwire under the guard: should it ever let a non-loopback address through, the
-    test fails here instead of sending a packet off this machine."""
-    real = httpcore.AnyIOBackend.connect_tcp
-
-    async def connect_tcp(
-        self: httpcore.AnyIOBackend, host: str, port: int, **kw: Any
-    ) -> httpcore.AsyncNetworkStream:
-        if not ipaddress.ip_address(host).is_loopback:
-            raise AssertionError(f"the guard let a connection to {host} through")
-        return await real(self, host, port, **kw)
-
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    loopback_only(monkeypatch)
 
 
 def _settings(**kw: Any) -> Settings:
@@ -224,7 +167,7 @@ def test_every_special_range_is_covered() -> None:
     ],
 )
 def test_client_refuses_before_connecting(
-    server: _Server, url: str, address: str, reason: str
+    server: FeedServer, url: str, address: str, reason: str
 ) -> None:
     with pytest.raises(BlockedAddress) as caught:
         _get(url.format(port=server.port), allow_private=False)
@@ -234,7 +177,7 @@ def test_client_refuses_before_connecting(
     assert server.seen == []  # nothing reached the server
 
 
-def test_numeric_host_spellings_are_resolved_then_refused(server: _Server) -> None:
+def test_numeric_host_spellings_are_resolved_then_refused(server: FeedServer) -> None:
     # 2130706433 is 127.0.0.1 as one number; the system resolver parses it without DNS.
     with pytest.raises(BlockedAddress, match=r"127\.0\.0\.1 \(loopback address\) for host 2130"):
         _get(f"http://2130706433:{server.port}/")
@@ -260,7 +203,7 @@ def test_every_resolved_address_is_checked() -> None:
         _get("http://rebind.example/", resolver=resolve)
 
 
-def test_connects_to_the_vetted_address_without_a_second_lookup(server: _Server) -> None:
+def test_connects_to_the_vetted_address_without_a_second_lookup(server: FeedServer) -> None:
     calls: list[str] = []
     resolve = _resolver({"feeds.test": ["127.0.0.1"]}, calls)
     response = _get(f"http://feeds.test:{server.port}/ok", allow_loopback=True, resolver=resolve)
@@ -283,13 +226,13 @@ def test_slow_resolution_times_out() -> None:
         _get("http://slow.test/", resolver=slow, settings=_settings(http_timeout=0.1))
 
 
-def test_allow_private_reaches_loopback(server: _Server) -> None:
+def test_allow_private_reaches_loopback(server: FeedServer) -> None:
     response = _get(server.url("/ok"), allow_private=True)
     assert response.status_code == 200
     assert response.text == "hello from loopback"
 
 
-def test_allow_private_defaults_to_the_setting(server: _Server) -> None:
+def test_allow_private_defaults_to_the_setting(server: FeedServer) -> None:
     response = _get(server.url("/ok"), settings=_settings(http_allow_private=True))
     assert response.status_code == 200
     with pytest.raises(BlockedAddress):
@@ -309,39 +252,39 @@ def test_allow_private_defaults_to_the_setting(server: _Server) -> None:
     ],
 )
 def test_redirect_to_a_refused_address_is_blocked(
-    server: _Server, location: str, address: str
+    server: FeedServer, location: str, address: str
 ) -> None:
-    server.redirects["/go"] = location
+    server.redirect("/go", location)
     with pytest.raises(BlockedAddress) as caught:
         _get(server.url("/go"), allow_loopback=True)
     assert caught.value.address == address
     assert [path for path, _ in server.seen] == ["/go"]
 
 
-def test_redirect_to_metadata_is_blocked_even_with_allow_private(server: _Server) -> None:
-    server.redirects["/go"] = "http://169.254.169.254/latest/meta-data/"
+def test_redirect_to_metadata_is_blocked_even_with_allow_private(server: FeedServer) -> None:
+    server.redirect("/go", "http://169.254.169.254/latest/meta-data/")
     with pytest.raises(BlockedAddress, match="cloud metadata"):
         _get(server.url("/go"), allow_private=True)
 
 
-def test_redirect_through_a_name_is_checked(server: _Server) -> None:
-    server.redirects["/go"] = "http://metadata.google.internal/computeMetadata/v1/"
+def test_redirect_through_a_name_is_checked(server: FeedServer) -> None:
+    server.redirect("/go", "http://metadata.google.internal/computeMetadata/v1/")
     resolve = _resolver({"metadata.google.internal": ["169.254.169.254"]})
     with pytest.raises(BlockedAddress, match=r"for host metadata\.google\.internal"):
         _get(server.url("/go"), allow_loopback=True, resolver=resolve)
 
 
-def test_allowed_redirects_are_followed(server: _Server) -> None:
-    server.redirects["/a"] = "/b"
-    server.redirects["/b"] = f"http://localhost:{server.port}/c"
+def test_allowed_redirects_are_followed(server: FeedServer) -> None:
+    server.redirect("/a", "/b")
+    server.redirect("/b", f"http://localhost:{server.port}/c")
     response = _get(server.url("/a"), allow_loopback=True)
     assert response.status_code == 200
     assert [path for path, _ in server.seen] == ["/a", "/b", "/c"]
     assert len(response.history) == 2
 
 
-def test_redirect_loops_stop(server: _Server) -> None:
-    server.redirects["/loop"] = "/loop"
+def test_redirect_loops_stop(server: FeedServer) -> None:
+    server.redirect("/loop", "/loop")
     with pytest.raises(httpx.TooManyRedirects):
         _get(server.url("/loop"), allow_loopback=True)
     assert len(server.seen) == MAX_REDIRECTS + 1
@@ -350,8 +293,8 @@ def test_redirect_loops_stop(server: _Server) -> None:
 @pytest.mark.parametrize(
     "location", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1:6379/_INFO"]
 )
-def test_redirect_to_another_scheme_is_refused(server: _Server, location: str) -> None:
-    server.redirects["/go"] = location
+def test_redirect_to_another_scheme_is_refused(server: FeedServer, location: str) -> None:
+    server.redirect("/go", location)
     with pytest.raises(httpx.UnsupportedProtocol):
         _get(server.url("/go"), allow_loopback=True)
 
@@ -364,7 +307,7 @@ def test_non_http_schemes_are_refused() -> None:
 # --- the client itself -------------------------------------------------------------------------
 
 
-def test_client_sends_user_agent_and_uses_timeouts(server: _Server) -> None:
+def test_client_sends_user_agent_and_uses_timeouts(server: FeedServer) -> None:
     settings = _settings(http_user_agent="GoodwillTest/1.0", http_timeout=3.5)
     client = make_client(settings, allow_loopback=True)
     assert client.timeout == httpx.Timeout(3.5)
@@ -379,7 +322,9 @@ def test_client_sends_user_agent_and_uses_timeouts(server: _Server) -> None:
     assert server.seen[0][1]["User-Agent"] == "GoodwillTest/1.0"
 
 
-def test_environment_proxies_are_ignored(server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_proxies_are_ignored(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A proxy would hide the real destination from the guard. Port 9 on loopback: if the proxy
     # were used, the request would fail instead of reaching the server.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
@@ -408,7 +353,7 @@ def test_connection_refused_is_a_connect_error() -> None:
 
 
 @pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[tuple[_Server, ssl.SSLContext]]:
+def tls_server(tmp_path: Path) -> Iterator[tuple[FeedServer, ssl.SSLContext]]:
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("needs the openssl command to make a test certificate")
@@ -422,7 +367,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[_Server, ssl.SSLContext]]:
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(cert, key)
     client_ctx = ssl.create_default_context(cafile=str(cert))
-    srv = _Server()
+    srv = FeedServer()
+    srv.default = Reply(b"hello from loopback", content_type="text/plain")
     srv.socket = server_ctx.wrap_socket(srv.socket, server_side=True)
     thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -444,7 +390,7 @@ def _get_tls(url: str, ctx: ssl.SSLContext, resolve: Any) -> httpx.Response:
     return asyncio.run(go())
 
 
-def test_tls_verifies_the_name_not_the_ip(tls_server: tuple[_Server, ssl.SSLContext]) -> None:
+def test_tls_verifies_the_name_not_the_ip(tls_server: tuple[FeedServer, ssl.SSLContext]) -> None:
     srv, ctx = tls_server
     resolve = _resolver({"feeds.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
     response = _get_tls(f"https://feeds.test:{srv.port}/tls", ctx, resolve)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goodwill import text
-from goodwill.text import fold, tokens, tokens_of_folded, words_for_shingles
+from goodwill.text import fold, is_emoji, tokens, tokens_of_folded
 
 
 @pytest.mark.parametrize(
@@ -69,15 +69,13 @@ def test_tokens(raw: str, expected: list[str]) -> None:
     assert tokens(raw) == expected
 
 
-def test_words_for_shingles_drops_sigils_and_emoji() -> None:
-    assert words_for_shingles("RT @Acme: #Sale today 🍕 only!") == [
-        "rt",
-        "acme",
-        "sale",
-        "today",
-        "only",
+def test_is_emoji() -> None:
+    assert [t for t in tokens("RT @Acme: #Sale today 🍕 only! 1️⃣ 🇵🇹") if is_emoji(t)] == [
+        "🍕",
+        "1⃣",
+        "🇵🇹",
     ]
-    assert words_for_shingles("1️⃣ 東京") == ["東", "京"]
+    assert not any(is_emoji(t) for t in tokens("東京 café #x @y 42"))
 
 
 _PIECES = [

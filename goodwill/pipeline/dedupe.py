@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from goodwill.text import is_emoji
+
 __all__ = [
     "BANDS",
     "NEAR_DUPLICATE_SIMILARITY",
@@ -71,10 +73,9 @@ def comparable_words(tokens: Sequence[str]) -> list[str]:
     Sigils go (``#Tag`` and ``tag`` are the same word), emoji go (adding 🔥 makes no new post),
     and a leading ``RT @someone`` goes. Links are already absent from the tokens.
     """
-    words = [t[1:] if t[0] in "#@" else t for t in tokens if t[0] in "#@" or t[0].isalnum()]
-    if len(words) >= 2 and words[0] in _REPOST_MARKS and tokens[1][0] == "@":
-        words = words[2:]
-    return words
+    if len(tokens) >= 2 and tokens[0] in _REPOST_MARKS and tokens[1][0] == "@":
+        tokens = tokens[2:]
+    return [t[1:] if t[0] in "#@" else t for t in tokens if not is_emoji(t)]
 
 
 def _signatures(shingle_hashes: list[list[int]]) -> np.ndarray:
