@@ -64,9 +64,13 @@ Analyzer = Callable[[Sequence[ProcessedPost]], None]
 """The analysis hook: fills ``ProcessedPost.analysis`` for a batch (sentiment, intent, …)."""
 
 
-def content_hash(post: Post) -> str:
-    """Changes whenever anything the source told us about the post changes (edits, metrics)."""
-    raw = orjson.dumps(post.to_json(), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+def content_hash(obj: Any) -> str:
+    """Changes whenever anything the source told us about a post changes (edits, metrics).
+
+    Computed on the source's own object (keys sorted), which says the same as our normalised
+    copy for this purpose and costs half as much.
+    """
+    raw = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
@@ -110,7 +114,7 @@ def process_batch(
     When the same (source, id) appears twice in a batch the later one wins, as an edit would.
     """
     problems: list[ItemProblem] = []
-    by_key: dict[tuple[str, str], Post] = {}
+    by_key: dict[tuple[str, str], tuple[Post, Any]] = {}
     for where, raw in items:
         try:
             post = parse_post(
@@ -123,13 +127,12 @@ def process_batch(
             continue
         key = (post.source, post.id)
         by_key.pop(key, None)
-        by_key[key] = post
-    posts = list(by_key.values())
-    if not posts:
+        by_key[key] = (post, raw)
+    if not by_key:
         return [], problems
-
-    # The hash covers what the source said, before our guesses, so re-detection never "edits".
-    hashes = [content_hash(p) for p in posts]
+    posts = [post for post, _ in by_key.values()]
+    # The hash covers what the source said, not our guesses, so re-detection never "edits".
+    hashes = [content_hash(raw) for _, raw in by_key.values()]
     missing = [i for i, p in enumerate(posts) if p.lang is None]
     for i, lang in zip(missing, detect_languages([posts[i].text for i in missing]), strict=True):
         posts[i].lang = lang

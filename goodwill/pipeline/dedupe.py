@@ -56,6 +56,8 @@ _BAND_SALT = np.array(
     dtype=np.uint64,
 )
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
+_MIX_A = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX_B = np.uint64(0x165667B19E3779F9)
 
 _REPOST_MARKS = frozenset({"rt", "mt"})
 
@@ -75,18 +77,34 @@ def comparable_words(tokens: Sequence[str]) -> list[str]:
     """
     if len(tokens) >= 2 and tokens[0] in _REPOST_MARKS and tokens[1][0] == "@":
         tokens = tokens[2:]
-    return [t[1:] if t[0] in "#@" else t for t in tokens if not is_emoji(t)]
+    return [t[1:] if t[0] in "#@" else t for t in tokens if t.isascii() or not is_emoji(t)]
 
 
-def _signatures(shingle_hashes: list[list[int]]) -> np.ndarray:
-    """MinHash signatures (posts × NUM_PERM, uint32) for lists of 32-bit shingle hashes."""
-    lengths = np.array([len(h) for h in shingle_hashes])
+def _shingle_hashes(words: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hashes of every word 3-shingle of every post, flat, and the count per post.
+
+    Each word is hashed once (crc32); a shingle's hash mixes its three words' hashes with
+    numpy, so no 3-word string is ever built.
+    """
     flat = np.fromiter(
-        (h for hs in shingle_hashes for h in hs), dtype=np.uint64, count=int(lengths.sum())
+        (zlib.crc32(w.encode()) for ws in words for w in ws),
+        dtype=np.uint64,
+        count=sum(len(ws) for ws in words),
     )
+    owner = np.repeat(np.arange(len(words)), [len(ws) for ws in words])
     with np.errstate(over="ignore"):
-        permuted = ((flat[:, None] * _A[None, :] + _B[None, :]) % _MERSENNE) & _MAX_HASH
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        mixed = flat[:-2] * _MIX_A + flat[1:-1] * _MIX_B + flat[2:]
+        mixed ^= mixed >> np.uint64(31)
+    valid = owner[:-2] == owner[2:]  # all three words from the same post
+    counts = np.array([len(ws) - 2 for ws in words])
+    return (mixed[valid] & _MAX_HASH), counts
+
+
+def _signatures(shingles: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """MinHash signatures (posts × NUM_PERM, uint32) from flat shingle hashes."""
+    with np.errstate(over="ignore"):
+        permuted = ((shingles[:, None] * _A[None, :] + _B[None, :]) % _MERSENNE) & _MAX_HASH
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint32)
 
 
@@ -107,11 +125,7 @@ def dedupe_keys(token_lists: Sequence[Sequence[str]]) -> list[DedupeKeys]:
     near = [i for i, w in enumerate(words) if len(w) >= MIN_WORDS_NEAR]
     signatures: dict[int, tuple[bytes, list[int]]] = {}
     if near:
-        hashes = [
-            [zlib.crc32(" ".join(words[i][k : k + 3]).encode()) for k in range(len(words[i]) - 2)]
-            for i in near
-        ]
-        sigs = _signatures(hashes)
+        sigs = _signatures(*_shingle_hashes([words[i] for i in near]))
         bands = _band_hashes(sigs)
         for row, i in enumerate(near):
             signatures[i] = (sigs[row].tobytes(), bands[row].tolist())

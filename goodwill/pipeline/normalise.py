@@ -56,10 +56,16 @@ def clean_text(value: str, max_chars: int | None = None) -> tuple[str, int | Non
 
     Returns the text and, when it was cut, its original length.
     """
-    # Lone surrogates (broken UTF-16 from some APIs) cannot be encoded or stored: replace them.
-    value = value.encode("utf-8", "replace").decode("utf-8")
-    value = _CONTROL_RE.sub("", value)
-    value = unicodedata.normalize("NFC", value).strip()
+    if value.isascii():
+        # The common case: nothing to repair or normalise, only controls to drop.
+        value = (_CONTROL_RE.sub("", value) if _CONTROL_RE.search(value) else value).strip()
+    else:
+        # Lone surrogates (broken UTF-16 from some APIs) cannot be stored: replace them.
+        value = value.encode("utf-8", "replace").decode("utf-8")
+        value = _CONTROL_RE.sub("", value)
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        value = value.strip()
     if max_chars is not None and len(value) > max_chars:
         return value[:max_chars].rstrip() + " …", len(value)
     return value, None
