@@ -112,11 +112,11 @@ def test_reposts_and_near_duplicates_collapse_onto_the_original(
     shown = repo.mentions(ws, MentionFilter())
     assert sorted(p.external_id for p in shown.posts) == ["1", "4"]
     first = next(p for p in shown.posts if p.external_id == "1")
-    assert first.duplicate_count == 2
+    assert shown.repeats == {first.id: 2}
     # A later batch repeating the same text links to the stored original.
     ing.ingest(ws, items([post(5, original + " https://t.example/abc")]))
     shown = repo.mentions(ws, MentionFilter())
-    assert next(p for p in shown.posts if p.external_id == "1").duplicate_count == 3
+    assert shown.repeats == {first.id: 3}
     assert repo.count_mentions(ws, MentionFilter())["mentions"] == 5
 
 

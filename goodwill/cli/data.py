@@ -150,7 +150,7 @@ TopicOpt = Annotated[
 ]
 
 
-def _post_json(post: Post, topics: list[str]) -> dict[str, Any]:
+def _post_json(post: Post, topics: list[str], repeats: int = 0) -> dict[str, Any]:
     return {
         "id": post.external_id,
         "source": post.source,
@@ -169,7 +169,7 @@ def _post_json(post: Post, topics: list[str]) -> dict[str, Any]:
         "metrics": {"likes": post.likes, "shares": post.shares, "replies": post.replies},
         "is_own": post.is_own,
         "topics": topics,
-        "repeats": post.duplicate_count,
+        "repeats": repeats,
         "duplicate_of": post.duplicate_of,
     }
 
@@ -209,7 +209,10 @@ def mentions_list(
     )
     page = app.repo.mentions(ws.id, f, limit=limit)
     names = app.repo.topic_names(ws.id)
-    rows = [_post_json(p, [names[t] for t in page.topics[p.id]]) for p in page.posts]
+    rows = [
+        _post_json(p, [names[t] for t in page.topics[p.id]], page.repeats.get(p.id, 0))
+        for p in page.posts
+    ]
     if json:
         print_json(rows)
         return

@@ -54,6 +54,8 @@ class MentionPage:
     posts: list[Post]
     topics: dict[int, list[int]]
     next_before: tuple[datetime, int] | None
+    repeats: dict[int, int]
+    """Post id → how many reposts and copies were collapsed into it (absent: none)."""
 
 
 class Repository:
@@ -279,9 +281,26 @@ class Repository:
                     .order_by(Mention.topic_id)
                 ):
                     topics[post_id].append(topic_id)
+                # Derived, not stored: counting through the partial index on duplicate_of is
+                # cheap for one page, and no write ever has to update the original.
+                repeats = {
+                    original: int(n)
+                    for original, n in s.execute(
+                        select(Post.duplicate_of, func.count())
+                        .where(Post.workspace_id == workspace_id)
+                        .where(Post.duplicate_of.in_(list(topics)))
+                        .group_by(Post.duplicate_of)
+                    )
+                    if original is not None
+                }
+            else:
+                repeats = {}
         last = posts[-1] if posts else None
         return MentionPage(
-            posts, topics, (last.created_at, last.id) if more and last is not None else None
+            posts,
+            topics,
+            (last.created_at, last.id) if more and last is not None else None,
+            repeats,
         )
 
     def count_mentions(self, workspace_id: int, f: MentionFilter) -> dict[str, Any]:

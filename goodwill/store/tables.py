@@ -200,7 +200,6 @@ class Post(Base):
     duplicate_of: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="SET NULL"), default=None
     )
-    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -98,7 +98,6 @@ def _row(
         "dedupe_key": item.keys.exact,
         "minhash": item.keys.signature,
         "duplicate_of": None,
-        "duplicate_count": 0,
         "ingested_at": now,
         "updated_at": now,
     }
@@ -320,14 +319,12 @@ def _write(
     ids: dict[int, int] = dict(
         zip(first, _insert_posts(conn, workspace_id, [rows[i] for i in first]), strict=True)
     )
-    repeats: dict[int, int] = defaultdict(int)
     later = []
     for i, ref in enumerate(refs):
         if ref is None:
             continue
         original = ids[ref[1]] if isinstance(ref, tuple) else ref
         rows[i]["duplicate_of"] = original
-        repeats[original] += 1
         later.append(i)
     ids.update(zip(later, _insert_posts(conn, workspace_id, [rows[i] for i in later]), strict=True))
     result.duplicates = len(later)
@@ -384,7 +381,6 @@ def _write(
                             "source_id",
                             "analysis",
                             "duplicate_of",
-                            "duplicate_count",
                             "ingested_at",
                         }
                     },
@@ -399,13 +395,6 @@ def _write(
             mentions_of(post_id, item)
         result.updated = len(changed)
 
-    if repeats:
-        conn.execute(
-            update(Post)
-            .where(P.id == bindparam("_id"))
-            .values(duplicate_count=P.duplicate_count + bindparam("_n")),
-            [{"_id": k, "_n": v} for k, v in repeats.items()],
-        )
     if band_rows:
         conn.execute(insert(BANDS), band_rows)
     if mention_rows:
