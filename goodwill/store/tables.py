@@ -235,8 +235,10 @@ class PostBand(Base):
     __tablename__ = "post_bands"
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
 
+    # ``band`` leads the key: with workspace first, PostgreSQL (on fresh statistics) probed only
+    # the workspace and filtered every band row of it, 3.6 ms per ingested post.
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
-    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     post_id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -157,16 +157,17 @@ class _Originals:
         )
         B = BANDS.c
         candidates: dict[int, list[int]] = defaultdict(list)
+        hits: list[tuple[int, int]] = []
         for chunk in _chunks(bands):
-            rows = conn.execute(
-                select(B.band, B.post_id)
-                .where(B.workspace_id == workspace_id, B.band.in_(chunk))
-                .order_by(B.band, B.post_id)
-            )
-            for row in rows:
-                found = candidates[row.band]
-                if len(found) < MAX_CANDIDATES_PER_BAND:
-                    found.append(row.post_id)
+            # No ORDER BY: with one, PostgreSQL walks the whole index in order instead of
+            # probing it for each band (measured: 3.6 ms per post). Sorted here instead.
+            hits += conn.execute(
+                select(B.band, B.post_id).where(B.workspace_id == workspace_id, B.band.in_(chunk))
+            ).tuples()
+        for band, post_id in sorted(hits):
+            found = candidates[band]
+            if len(found) < MAX_CANDIDATES_PER_BAND:
+                found.append(post_id)
         signatures: dict[int, bytes] = {}
         wanted = sorted({post_id for found in candidates.values() for post_id in found})
         for chunk in _chunks(wanted):

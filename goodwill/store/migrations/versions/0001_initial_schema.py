@@ -216,10 +216,10 @@ def upgrade() -> None:
 
     op.create_table(
         "post_bands",
+        sa.Column("band", sa.BigInteger(), nullable=False),
         sa.Column(
             "workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("band", sa.BigInteger(), nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -227,7 +227,7 @@ def upgrade() -> None:
             name=op.f("fk_post_bands_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("workspace_id", "band", "post_id", name=op.f("pk_post_bands")),
+        sa.PrimaryKeyConstraint("band", "workspace_id", "post_id", name=op.f("pk_post_bands")),
         sqlite_with_rowid=False,
     )
     _create_search()
