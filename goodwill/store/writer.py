@@ -159,11 +159,11 @@ class _Originals:
         candidates: dict[int, list[int]] = defaultdict(list)
         hits: list[tuple[int, int]] = []
         for chunk in _chunks(bands):
-            # No ORDER BY: with one, PostgreSQL walks the whole index in order instead of
-            # probing it for each band (measured: 3.6 ms per post). Sorted here instead.
-            hits += conn.execute(
+            # Sorted below rather than in SQL: the database only has to probe its index.
+            rows = conn.execute(
                 select(B.band, B.post_id).where(B.workspace_id == workspace_id, B.band.in_(chunk))
-            ).tuples()
+            )
+            hits.extend((row.band, row.post_id) for row in rows)
         for band, post_id in sorted(hits):
             found = candidates[band]
             if len(found) < MAX_CANDIDATES_PER_BAND:
