@@ -13,11 +13,7 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["create_store_engine", "is_sqlite", "writer"]
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+__all__ = ["create_store_engine", "writer"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
