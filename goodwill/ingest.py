@@ -12,7 +12,9 @@ every row it steps. Scale-out is Celery workers, each running this same loop.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from itertools import islice
@@ -34,6 +36,26 @@ from goodwill.store.writer import WriteResult, write_batch
 __all__ = ["IngestReport", "Ingestor"]
 
 MAX_PROBLEMS_KEPT = 1000
+# Objects allocated between collections of the youngest generation while a batch is in flight.
+_GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while batches flow.
+
+    A batch allocates hundreds of thousands of short-lived containers (post dicts, tokens, rows)
+    that reference counting frees, but each 700 allocations the default thresholds start a
+    collection, and every tenth of those walks the older generations, which hold the compiled
+    topics. Measured on bench_ingest: a fifth of the CPU time. Cycles are still collected,
+    only in larger steps, and the previous thresholds come back afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @dataclass(slots=True)
@@ -126,6 +148,21 @@ class Ingestor:
 
         Items are ``(where, object)`` pairs; a ``ReadProblem`` object is reported as such.
         """
+        with _fewer_collections():
+            return self._ingest(
+                workspace_id, items, source_id, cursor, default_source, assume_tz, on_batch
+            )
+
+    def _ingest(
+        self,
+        workspace_id: int,
+        items: Iterable[tuple[str, Any]],
+        source_id: int | None,
+        cursor: dict[str, Any] | None,
+        default_source: str | None,
+        assume_tz: tzinfo | None,
+        on_batch: Callable[[IngestReport], None] | None,
+    ) -> IngestReport:
         report = IngestReport()
         index = self.index()
         wrote_cursor = False

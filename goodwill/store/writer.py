@@ -8,7 +8,7 @@ the database's job; the few look-ups here are one query per batch, never one per
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -16,16 +16,19 @@ from typing import Any, cast
 import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
+    String,
     Table,
+    any_,
     bindparam,
     delete,
     func,
-    insert,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from goodwill.pipeline.batch import ProcessedPost
@@ -35,7 +38,6 @@ from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
 __all__ = ["WriteResult", "write_batch"]
 
-_CHUNK = 500
 # A band shared by very many posts says little (templated texts); the earliest few suffice.
 MAX_CANDIDATES_PER_BAND = 20
 POSTS = cast(Table, Post.__table__)
@@ -60,9 +62,22 @@ class WriteResult:
         self.mentions += other.mentions
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _one_of(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` as ONE bound parameter, however many values a batch brings.
+
+    A plain ``IN (...)`` list needs chunking under the drivers' parameter limits and SQLAlchemy
+    expands it anew for every statement (measured: a tenth of the ingest time). SQLite reads the
+    list from a JSON array with ``json_each``; PostgreSQL takes an array with ``= ANY``.
+    """
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(
+            bindparam(None, _orjson_text(list(values)), type_=String)
+        ).table_valued("value")
+        return cast(ColumnElement[bool], column.in_(select(listed.c.value)))
+    return cast(
+        ColumnElement[bool],
+        column == any_(bindparam(None, list(values), type_=ARRAY(column.type))),
+    )
 
 
 def _row(
@@ -111,14 +126,15 @@ def _existing(
         by_source[item.post.source].append(item.post.id)
     found: dict[tuple[str, str], tuple[int, str]] = {}
     for source, ids in by_source.items():
-        for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(P.id, P.external_id, P.content_hash).where(
-                    P.workspace_id == workspace_id, P.source == source, P.external_id.in_(chunk)
-                )
+        rows = conn.execute(
+            select(P.id, P.external_id, P.content_hash).where(
+                P.workspace_id == workspace_id,
+                P.source == source,
+                _one_of(conn, P.external_id, ids),
             )
-            for row in rows:
-                found[(source, row.external_id)] = (row.id, row.content_hash)
+        )
+        for row in rows:
+            found[(source, row.external_id)] = (row.id, row.content_hash)
     return found
 
 
@@ -133,18 +149,17 @@ class _Originals:
         self.by_key: dict[int, Ref] = {}
         self.by_band: dict[int, list[tuple[Ref, bytes]]] = defaultdict(list)
         keys = sorted({i.keys.exact for i in new if i.keys.exact is not None})
-        for chunk in _chunks(keys):
-            rows = conn.execute(
-                select(P.id, P.dedupe_key)
-                .where(
-                    P.workspace_id == workspace_id,
-                    P.dedupe_key.in_(chunk),
-                    P.duplicate_of.is_(None),
-                )
-                .order_by(P.id)
+        rows = conn.execute(
+            select(P.id, P.dedupe_key)
+            .where(
+                P.workspace_id == workspace_id,
+                _one_of(conn, P.dedupe_key, keys),
+                P.duplicate_of.is_(None),
             )
-            for row in rows:
-                self.by_key.setdefault(row.dedupe_key, row.id)
+            .order_by(P.id)
+        )
+        for row in rows:
+            self.by_key.setdefault(row.dedupe_key, row.id)
         # Near-duplicate candidates, only for posts that are not already exact repeats. Bands
         # are stored for originals only, so a candidate is always an original itself.
         bands = sorted(
@@ -157,23 +172,21 @@ class _Originals:
         )
         B = BANDS.c
         candidates: dict[int, list[int]] = defaultdict(list)
-        hits: list[tuple[int, int]] = []
-        for chunk in _chunks(bands):
-            # Sorted below rather than in SQL: the database only has to probe its index.
-            rows = conn.execute(
-                select(B.band, B.post_id).where(B.workspace_id == workspace_id, B.band.in_(chunk))
+        # Sorted here rather than in SQL: the database only has to probe its index.
+        hits = conn.execute(
+            select(B.band, B.post_id).where(
+                B.workspace_id == workspace_id, _one_of(conn, B.band, bands)
             )
-            hits.extend((row.band, row.post_id) for row in rows)
+        ).all()
         for band, post_id in sorted(hits):
             found = candidates[band]
             if len(found) < MAX_CANDIDATES_PER_BAND:
                 found.append(post_id)
         signatures: dict[int, bytes] = {}
         wanted = sorted({post_id for found in candidates.values() for post_id in found})
-        for chunk in _chunks(wanted):
-            for row in conn.execute(select(P.id, P.minhash).where(P.id.in_(chunk))):
-                if row.minhash is not None:
-                    signatures[row.id] = row.minhash
+        for row in conn.execute(select(P.id, P.minhash).where(_one_of(conn, P.id, wanted))):
+            if row.minhash is not None:
+                signatures[row.id] = row.minhash
         for band, found in candidates.items():
             self.by_band[band] = [(pid, signatures[pid]) for pid in found if pid in signatures]
 
@@ -208,6 +221,11 @@ _DATETIME_AT = [
 _JSON_AT = [i for i, c in enumerate(_POST_COLUMNS) if c in {"extra", "analysis"}]
 
 
+def _sqlite_time(value: datetime) -> str:
+    """Naive UTC text, exactly as SQLAlchemy's DateTime stores it on SQLite (so it sorts)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _driver_rows(dialect: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
     """What SQLAlchemy's types would send, without their per-value overhead (the hot path):
     SQLite gets naive UTC text in exactly SQLAlchemy's format and JSON text; PostgreSQL gets
@@ -218,11 +236,27 @@ def _driver_rows(dialect: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
         values = [row[c] for c in _POST_COLUMNS]
         for i in _DATETIME_AT:
             if sqlite:
-                values[i] = f"{values[i].astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+                values[i] = _sqlite_time(values[i])
         for i in _JSON_AT:
             values[i] = _orjson_text(values[i]) if sqlite else Jsonb(values[i], dumps=_orjson_text)
         out.append(values)
     return out
+
+
+def _insert_plain(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """A multi-row insert of plain driver values, skipping SQLAlchemy's per-row processing
+    (measured: a tenth of the ingest time went there for the band and mention rows)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        # Table and column names come from our own definitions, never from input.
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join([mark] * len(columns))})",
+        list(rows),
+    )
 
 
 def _execute_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -260,13 +294,14 @@ def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]
     for row in rows:
         by_source[row["source"]].append(row["external_id"])
     for source, external_ids in by_source.items():
-        for chunk in _chunks(external_ids):
-            for found in conn.execute(
-                select(P.id, P.external_id).where(
-                    P.workspace_id == workspace_id, P.source == source, P.external_id.in_(chunk)
-                )
-            ):
-                ids[(source, found.external_id)] = found.id
+        for found in conn.execute(
+            select(P.id, P.external_id).where(
+                P.workspace_id == workspace_id,
+                P.source == source,
+                _one_of(conn, P.external_id, external_ids),
+            )
+        ):
+            ids[(source, found.external_id)] = found.id
     return [ids[(row["source"], row["external_id"])] for row in rows]
 
 
@@ -291,18 +326,11 @@ def _write(
         else:
             result.unchanged += 1
 
-    mention_rows: list[dict[str, Any]] = []
+    mention_rows: list[tuple[int, int, datetime]] = []
 
     def mentions_of(post_id: int, item: ProcessedPost) -> None:
         for topic_id in item.topic_ids:
-            mention_rows.append(
-                {
-                    "post_id": post_id,
-                    "topic_id": topic_id,
-                    "workspace_id": workspace_id,
-                    "created_at": item.post.created_at,
-                }
-            )
+            mention_rows.append((post_id, topic_id, item.post.created_at))
 
     # New posts: first decide which earlier post each one repeats (stored, or earlier in this
     # batch), then insert the originals, then the repeats linked to them: two statements.
@@ -330,9 +358,7 @@ def _write(
     ids.update(zip(later, _insert_posts(conn, workspace_id, [rows[i] for i in later]), strict=True))
     result.duplicates = len(later)
     band_rows = [
-        {"post_id": ids[i], "band": band, "workspace_id": workspace_id}
-        for i in first
-        for band in sorted(set(new[i].keys.bands))
+        (band, workspace_id, ids[i]) for i in first for band in sorted(set(new[i].keys.bands))
     ]
     for i, item in enumerate(new):
         mentions_of(ids[i], item)
@@ -390,16 +416,26 @@ def _write(
             ],
         )
         changed_ids = [post_id for post_id, _ in changed]
-        for chunk in _chunks(changed_ids):
-            conn.execute(delete(Mention).where(Mention.post_id.in_(chunk)))
+        conn.execute(delete(Mention).where(_one_of(conn, Mention.post_id, changed_ids)))
         for post_id, item in changed:
             mentions_of(post_id, item)
         result.updated = len(changed)
 
-    if band_rows:
-        conn.execute(insert(BANDS), band_rows)
-    if mention_rows:
-        conn.execute(insert(MENTIONS), mention_rows)
+    _insert_plain(conn, BANDS, ("band", "workspace_id", "post_id"), band_rows)
+    _insert_plain(
+        conn,
+        MENTIONS,
+        ("post_id", "topic_id", "workspace_id", "created_at"),
+        [
+            (
+                post_id,
+                topic_id,
+                workspace_id,
+                _sqlite_time(created_at) if conn.dialect.name == "sqlite" else created_at,
+            )
+            for post_id, topic_id, created_at in mention_rows
+        ],
+    )
     result.mentions = len(mention_rows)
     if source_id is not None:
         values: dict[str, Any] = {
