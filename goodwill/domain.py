@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Author", "Metrics", "Post", "TopicKind"]
+__all__ = ["INTENT_LABELS", "SENTIMENT_LABELS", "Author", "Metrics", "Post", "TopicKind"]
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+"""What a post's ``analysis["sentiment"]["label"]`` can be (models and user corrections)."""
+INTENT_LABELS = ("question", "complaint", "praise", "suggestion", "purchase", "other")
+"""What a post's ``analysis["intent"]["label"]`` can be."""
 
 
 class TopicKind(enum.StrEnum):

@@ -20,6 +20,7 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
+from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import (
     Analyzer,
     ItemProblem,
@@ -114,11 +115,15 @@ class Ingestor:
     """Holds the compiled topics of every workspace and rebuilds them only when topics change."""
 
     def __init__(
-        self, repo: Repository, settings: Settings, analyzers: Sequence[Analyzer] = ()
+        self,
+        repo: Repository,
+        settings: Settings,
+        analyzers: Sequence[Analyzer] | None = None,
     ) -> None:
+        """``analyzers``: the analysis hooks; ``None`` means those the settings ask for."""
         self.repo = repo
         self.settings = settings
-        self.analyzers = analyzers
+        self.analyzers = default_analyzers(settings) if analyzers is None else analyzers
         self._index: TopicIndex | None = None
         self._version: object = None
         self.topic_problems: list[ItemProblem] = []

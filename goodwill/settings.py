@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,21 @@ class Settings(BaseSettings):
         default=6 * 3600.0,
         gt=0,
         description="Longest wait, in seconds, between retries of a source that keeps failing.",
+    )
+
+    analysis: bool = Field(
+        default=True,
+        description=(
+            "Analyse posts as they are stored: sentiment, intent, and offensive or hateful "
+            "content. Off: posts are stored without analysis (faster imports)."
+        ),
+    )
+    sentiment: Literal["model", "vader"] = Field(
+        default="vader",
+        description=(
+            "Sentiment model: `model` (the trained model shipped with Goodwill, more accurate) "
+            "or `vader` (a lexicon, many times faster, weaker on social posts)."
+        ),
     )
 
     def resolved_database_url(self) -> str:

@@ -14,6 +14,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from goodwill.analysis.engine import AnalysisUnavailable
+from goodwill.ingest import Ingestor
 from goodwill.settings import Settings, get_settings
 from goodwill.store.db import create_store_engine
 from goodwill.store.migrate import current_revision, head_revision, upgrade
@@ -77,6 +79,13 @@ class App:
         if current_revision(engine) != head_revision():
             upgrade(engine)
         return Repository(engine)
+
+    def ingestor(self) -> Ingestor:
+        """The ingestor with the analysis the settings ask for (a clear error if unavailable)."""
+        try:
+            return Ingestor(self.repo, self.settings)
+        except AnalysisUnavailable as exc:
+            fail(str(exc))
 
     def workspace(self, name: str | None) -> Workspace:
         try:

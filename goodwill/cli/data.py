@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from goodwill.cli._context import (
     print_json,
     table,
 )
-from goodwill.ingest import Ingestor, IngestReport
+from goodwill.ingest import IngestReport
 from goodwill.pipeline.language import detect_languages
 from goodwill.pipeline.normalise import PostError, parse_datetime, parse_post
 from goodwill.query import Document, QuerySyntaxError, parse
@@ -75,7 +76,7 @@ def import_posts(
     ws = app.workspace(workspace)
     try:
         items = read_posts(file, fmt=fmt, mapping=parse_mapping(mapping or []))
-        ingestor = Ingestor(app.repo, app.settings)
+        ingestor = app.ingestor()
         report = _with_progress(
             lambda cb: ingestor.ingest(
                 ws.id, items, default_source=source, assume_tz=_tz(assume_tz), on_batch=cb
@@ -152,6 +153,7 @@ TopicOpt = Annotated[
 
 def _post_json(post: Post, topics: list[str], repeats: int = 0) -> dict[str, Any]:
     return {
+        "post_id": post.id,
         "id": post.external_id,
         "source": post.source,
         "url": post.url,
@@ -171,7 +173,21 @@ def _post_json(post: Post, topics: list[str], repeats: int = 0) -> dict[str, Any
         "topics": topics,
         "repeats": repeats,
         "duplicate_of": post.duplicate_of,
+        "analysis": post.analysis or {},
     }
+
+
+def _labels(analysis: dict[str, Any]) -> str:
+    """``negative · complaint · offensive`` for the text listing."""
+    parts = []
+    for field in ("sentiment", "intent"):
+        value = analysis.get(field)
+        if isinstance(value, dict) and value.get("label"):
+            parts.append(str(value["label"]) + ("✎" if value.get("corrected") else ""))
+    risk = analysis.get("risk")
+    if isinstance(risk, dict):
+        parts += [str(flag) for flag in risk.get("flags", [])]
+    return " · ".join(parts)
 
 
 @mentions_app.command("list")
@@ -221,14 +237,55 @@ def mentions_list(
     for r in rows:
         who = r["author"]["handle"] or r["author"]["name"] or "?"
         extra = f"  ×{r['repeats'] + 1}" if r["repeats"] else ""
+        labels = _labels(r["analysis"])
         console.print(
-            f"[dim]{r['created_at'][:16]}[/] [cyan]{r['source']}[/] [bold]{who}[/]"
-            f" [magenta]{', '.join(r['topics'])}[/]{extra}",
+            f"[dim]#{r['post_id']} {r['created_at'][:16]}[/] [cyan]{r['source']}[/] [bold]{who}[/]"
+            f" [magenta]{', '.join(r['topics'])}[/]{extra}"
+            + (f"  [yellow]{labels}[/]" if labels else ""),
             highlight=False,
         )
         console.print("  " + r["text"].replace("\n", " ")[:280], markup=False, highlight=False)
         if r["url"]:
             console.print(f"  [dim]{r['url']}[/]", highlight=False)
+
+
+@mentions_app.command("correct")
+def mentions_correct(
+    post_id: Annotated[int, typer.Argument(help="The post's number (#N in `mentions list`).")],
+    sentiment: Annotated[
+        str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
+    ] = None,
+    intent: Annotated[
+        str | None,
+        typer.Option(
+            "--intent", help="question, complaint, praise, suggestion, purchase or other."
+        ),
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option("--who", help="Who corrects (default: your login name).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Correct a post's sentiment or intent; corrections are kept for retraining."""
+    changes = {k: v for k, v in (("sentiment", sentiment), ("intent", intent)) if v is not None}
+    if not changes:
+        fail("nothing to correct: pass --sentiment and/or --intent")
+    app = App.open()
+    ws = app.workspace(workspace)
+    author = who or getpass.getuser()
+    done = []
+    for field, value in changes.items():
+        try:
+            c = app.repo.correct_label(ws.id, post_id, field, value.strip().lower(), who=author)
+        except StoreError as exc:
+            fail(str(exc))
+        done.append({"post_id": post_id, "field": field, "old": c.old, "new": c.new})
+    if json:
+        print_json(done)
+        return
+    for d in done:
+        console.print(f"post #{post_id}: {d['field']} {d['old'] or '(none)'} → [bold]{d['new']}[/]")
 
 
 @mentions_app.command("count")

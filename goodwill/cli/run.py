@@ -12,7 +12,6 @@ from rich.live import Live
 from rich.table import Table
 
 from goodwill.cli._context import App, JsonOpt, console, fail, print_json
-from goodwill.ingest import Ingestor
 from goodwill.listen import Listener, PollOutcome
 from goodwill.net import make_client
 
@@ -49,7 +48,7 @@ def listen(
     app = App.open()
     if not app.repo.sources(None):
         fail("no source to listen to: add one with `goodwill sources add rss URL`")
-    ingestor = Ingestor(app.repo, app.settings)
+    ingestor = app.ingestor()
     latest: dict[str, PollOutcome] = {}
 
     def render() -> Table:
@@ -118,6 +117,24 @@ def serve(
     uvicorn.run(create_app(app.repo), host=host, port=port, log_level="warning")
 
 
+def _print_analysis_summary(app: App, workspace_id: int) -> None:
+    """How the demo mentions split by sentiment and intent (the demo is small: one page)."""
+    from collections import Counter
+
+    from goodwill.store.repository import MentionFilter
+
+    posts = app.repo.mentions(workspace_id, MentionFilter(), limit=10_000).posts
+    for field in ("sentiment", "intent"):
+        labels = Counter(
+            str(p.analysis[field]["label"])
+            for p in posts
+            if isinstance((p.analysis or {}).get(field), dict)
+        )
+        if labels:
+            shown = ", ".join(f"{n} {label}" for label, n in labels.most_common())
+            console.print(f"  {field}: {shown}")
+
+
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Only load the demo data.")] = False,
     host: Annotated[str, typer.Option(help="Address for the web interface.")] = "127.0.0.1",
@@ -139,9 +156,7 @@ def demo(
         if t["name"] not in existing:
             app.repo.add_topic(ws.id, t["name"], TopicKind(t["kind"]), t["query"])
     posts = demo_posts()
-    report = Ingestor(app.repo, app.settings).ingest(
-        ws.id, [(f"demo post {i}", p) for i, p in enumerate(posts, 1)]
-    )
+    report = app.ingestor().ingest(ws.id, [(f"demo post {i}", p) for i, p in enumerate(posts, 1)])
     counts = app.repo.count_mentions(ws.id, MentionFilter())
     console.print(f"Demo workspace [bold]{name}[/] in {app.settings.resolved_database_url()}")
     console.print(
@@ -151,6 +166,7 @@ def demo(
     )
     for topic, n in counts["topics"].items():
         console.print(f"  topic [bold]{topic}[/]: {n} mentions")
+    _print_analysis_summary(app, ws.id)
     console.print(
         "Try: [bold]goodwill mentions list --topic Brightloaf[/]   "
         "[bold]goodwill mentions count[/]   [bold]goodwill query check '...'[/]"

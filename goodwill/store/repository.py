@@ -16,17 +16,22 @@ from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from goodwill.domain import TopicKind
+from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
 from goodwill.store.search import search_condition
-from goodwill.store.tables import Mention, Post, Source, Topic, Workspace
+from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
 
 __all__ = [
+    "CORRECTABLE",
     "MentionFilter",
     "MentionPage",
     "NotFound",
     "Repository",
     "StoreError",
 ]
+
+
+CORRECTABLE: dict[str, tuple[str, ...]] = {"sentiment": SENTIMENT_LABELS, "intent": INTENT_LABELS}
+"""Analysis fields a user may correct, with the labels each accepts."""
 
 
 class StoreError(ValueError):
@@ -340,6 +345,58 @@ class Repository:
 
     def topic_names(self, workspace_id: int) -> dict[int, str]:
         return {t.id: t.name for t in self.topics(workspace_id)}
+
+    # -- corrections --------------------------------------------------------------------------
+    def correct_label(
+        self, workspace_id: int, post_id: int, field: str, new: str, *, who: str
+    ) -> Correction:
+        """Record that a user set ``field`` (sentiment, intent) of a post to ``new``.
+
+        The post's analysis shows the corrected label at once (confidence 1, ``corrected``);
+        the correction row keeps what the model had said, for retraining.
+        """
+        labels = CORRECTABLE.get(field)
+        if labels is None:
+            raise StoreError(f"{field!r} cannot be corrected (use {', '.join(CORRECTABLE)})")
+        if new not in labels:
+            raise StoreError(f"{new!r} is not a {field} label (use {', '.join(labels)})")
+        with self.session() as s, s.begin():
+            post = s.scalar(
+                select(Post).where(Post.id == post_id, Post.workspace_id == workspace_id)
+            )
+            if post is None:
+                raise NotFound(f"no post {post_id} in this workspace")
+            analysis = dict(post.analysis or {})
+            before = analysis.get(field)
+            old = before.get("label") if isinstance(before, dict) else None
+            model_label = before.get("model_label", old) if isinstance(before, dict) else None
+            analysis[field] = {
+                "label": new,
+                "confidence": 1.0,
+                "corrected": True,
+                "model_label": model_label,
+            }
+            post.analysis = analysis
+            correction = Correction(
+                workspace_id=workspace_id, post_id=post_id, field=field, old=old, new=new, who=who
+            )
+            s.add(correction)
+        return correction
+
+    def corrections(
+        self, workspace_id: int, *, since: datetime | None = None
+    ) -> list[tuple[Correction, Post]]:
+        """A workspace's corrections, oldest first, each with its post."""
+        q = (
+            select(Correction, Post)
+            .join(Post, Post.id == Correction.post_id)
+            .where(Correction.workspace_id == workspace_id, Post.workspace_id == workspace_id)
+            .order_by(Correction.created_at, Correction.id)
+        )
+        if since is not None:
+            q = q.where(Correction.created_at >= since)
+        with self.session() as s:
+            return [(row[0], row[1]) for row in s.execute(q)]
 
 
 def _asdict(f: MentionFilter) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "Correction",
     "Mention",
     "Post",
     "PostBand",
@@ -242,3 +243,23 @@ class PostBand(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     post_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+
+
+class Correction(Base):
+    """A label a user corrected on a post (sentiment, intent, …), kept for a later retrain.
+
+    ``old`` is what the model said, ``new`` what the user chose; ``who`` is free text until
+    there are user accounts (the CLI writes the operating-system user).
+    """
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ix_corrections_workspace_created", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[str | None] = mapped_column(String(64), default=None)
+    new: Mapped[str] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
