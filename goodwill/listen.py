@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,11 +22,13 @@ from goodwill.ingest import Ingestor, IngestReport
 from goodwill.pipeline.batch import ItemProblem
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
-from goodwill.sources.base import ConfigError, RateLimited, SourceError
+from goodwill.sources.base import ConfigError, PollingSource, RateLimited, SourceError
+from goodwill.sources.credentials import unseal
+from goodwill.sources.ratelimit import backoff_seconds
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Source, utcnow
 
-__all__ = ["Listener", "PollOutcome", "backoff_seconds"]
+__all__ = ["Listener", "PollOutcome", "backoff_seconds", "connector_for"]
 
 log = logging.getLogger(__name__)
 MAX_PAGES_PER_POLL = 20
@@ -42,13 +43,14 @@ class PollOutcome:
     error: str | None = None
     not_modified: bool = False
     next_poll_at: datetime | None = None
+    rate_limit: dict[str, Any] | None = None
 
 
-def backoff_seconds(interval: float, failures: int, maximum: float) -> float:
-    """Interval doubled per consecutive failure, capped, with ±20 % jitter so that many
-    failing sources do not retry in lock-step."""
-    base = min(interval * (2 ** max(failures - 1, 0)), maximum)
-    return float(base * random.uniform(0.8, 1.2))
+def connector_for(src: Source, http: httpx.AsyncClient, settings: Settings) -> PollingSource:
+    """The connector of a stored source, its credentials decrypted in memory only."""
+    cls = get_source_class(src.kind)
+    backfill = timedelta(hours=settings.source_backfill_hours)
+    return cls(src.name, unseal(src.config, settings), http, backfill=backfill)
 
 
 class Listener:
@@ -73,8 +75,9 @@ class Listener:
         outcome = PollOutcome(src.name, src.workspace_id, ok=False)
         now = utcnow()
         cursor: dict[str, Any] = dict(src.cursor or {})
+        connector: PollingSource | None = None
         try:
-            connector = get_source_class(src.kind)(src.name, src.config, self.http)
+            connector = connector_for(src, self.http, self.settings)
             for _ in range(MAX_PAGES_PER_POLL):
                 page = await connector.poll(cursor)
                 items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
@@ -110,6 +113,7 @@ class Listener:
             outcome.error = f"unexpected error: {type(exc).__name__}: {exc}"
         else:
             outcome.ok = True
+        outcome.rate_limit = connector.rate_limit_state() if connector is not None else None
         self._record_health(src, outcome, now)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
@@ -118,6 +122,8 @@ class Listener:
     def _record_health(self, src: Source, outcome: PollOutcome, now: datetime) -> None:
         interval = max(src.interval_s, self.settings.listen_min_interval)
         values: dict[str, Any] = {"last_poll_at": now}
+        if outcome.rate_limit is not None:
+            values["rate_limit"] = {**outcome.rate_limit, "at": now.isoformat()}
         if outcome.ok:
             values["consecutive_failures"] = 0
             outcome.next_poll_at = now + timedelta(seconds=interval)

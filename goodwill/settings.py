@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -69,6 +69,24 @@ class Settings(BaseSettings):
         default=6 * 3600.0,
         gt=0,
         description="Longest wait, in seconds, between retries of a source that keeps failing.",
+    )
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet key that encrypts source credentials at rest. Empty: a key is created in "
+            "data_dir/secret.key on first use. Back it up apart from the database."
+        ),
+    )
+    source_backfill_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="How far back, in hours, a live source reaches on its first poll.",
+    )
+    source_unhealthy_after: int = Field(
+        default=5,
+        gt=0,
+        description="Consecutive failed polls after which a source is shown as unhealthy.",
     )
 
     def resolved_database_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -54,11 +55,28 @@ class PollingSource(ABC):
 
     kind: ClassVar[str]
     default_interval: ClassVar[float] = 900.0
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """Settings that are credentials: encrypted at rest, masked when shown, never logged."""
+    target_key: ClassVar[str] = "url"
+    """The setting that `goodwill sources add KIND TARGET` fills from TARGET."""
 
-    def __init__(self, name: str, config: Mapping[str, Any], http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        http: httpx.AsyncClient,
+        *,
+        backfill: timedelta = timedelta(hours=24),
+    ) -> None:
         self.name = name
         self.config = self.validate_config(config)
         self.http = http
+        # How far back the first poll reaches (a source's own backfill_hours setting wins).
+        self.backfill = backfill
+
+    def rate_limit_state(self) -> dict[str, Any] | None:
+        """The provider's latest word on our budget (limit, remaining, reset_in_s), if any."""
+        return None
 
     @classmethod
     @abstractmethod
