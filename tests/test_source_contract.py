@@ -27,9 +27,16 @@ from goodwill.sources.base import Page, PollingSource, RateLimited, SourceError
 from goodwill.store.repository import Repository
 from tests.fakes.base import HOSTILE_HTML, HOSTILE_VISIBLE, ProviderFake
 from tests.fakes.hn import HnFake
+from tests.fakes.mastodon import MastodonFake
 from tests.feedserver import Reply, loopback_only, running_server
 
-FAKES: dict[str, type[ProviderFake]] = {"hn": HnFake}
+FAKES: dict[str, Any] = {
+    "hn": HnFake,
+    "mastodon-hashtag": MastodonFake,
+    "mastodon-mentions": lambda server: MastodonFake(server, "mentions"),
+    "mastodon-own": lambda server: MastodonFake(server, "own"),
+    "mastodon-search": lambda server: MastodonFake(server, "search"),
+}
 
 
 @pytest.fixture(autouse=True)

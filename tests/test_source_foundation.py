@@ -170,3 +170,49 @@ def test_add_test_listen_and_unhealthy(cli: Any, server: FeedServer) -> None:
     assert status["health"].startswith("unhealthy") and "HTTP 500" in status["last_error"]
     text = cli("sources", "status").stdout
     assert "unhealthy" in text and "HTTP 500" in text
+
+
+def test_credentials_are_sealed_in_the_store_and_masked_in_the_cli(
+    cli: Any, server: FeedServer, database_url: str
+) -> None:
+    from goodwill.store.db import create_store_engine
+    from goodwill.store.repository import Repository
+    from tests.fakes.mastodon import TOKEN, MastodonFake
+
+    fake = MastodonFake(server, "mentions")
+    cli("workspaces", "add", "W")
+    cli(
+        "sources",
+        "add",
+        "mastodon",
+        server.url(""),
+        "--name",
+        "mentions",
+        "--set",
+        "timeline=mentions",
+        "--secret",
+        f"access_token={TOKEN}",
+    )
+    engine = create_store_engine(database_url)
+    try:
+        [src] = Repository(engine).sources(None)
+    finally:
+        engine.dispose()
+    assert TOKEN not in json.dumps(src.config) and "sealed" in src.config["access_token"]
+    for command in ("list", "status"):
+        out = cli("sources", command, "--json").stdout
+        assert TOKEN not in out and TOKEN[-4:] not in out
+    assert (
+        json.loads(cli("sources", "list", "--json").stdout)[0]["config"]["access_token"] == "••••"
+    )
+
+    # The sealed token is opened for the poll: the fake only answers the right one.
+    fake.add(2)
+    done = json.loads(cli("listen", "--once", "--json").stdout)
+    assert done[0]["ok"] and done[0]["inserted"] == 2
+    [status] = json.loads(cli("sources", "status", "--json").stdout)
+    assert status["rate_limit"]["limit"] == 300
+    wrong = cli(
+        "sources", "add", "mastodon", "m.example", "--set", "tag=x", "--secret", "tag=y", ok=False
+    )
+    assert "'tag' is not a credential of a mastodon source" in wrong.output
