@@ -22,7 +22,14 @@ from goodwill.ingest import Ingestor, IngestReport
 from goodwill.pipeline.batch import ItemProblem
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
-from goodwill.sources.base import ConfigError, PollingSource, RateLimited, SourceError
+from goodwill.sources.base import (
+    ConfigError,
+    Page,
+    PollingSource,
+    RateLimited,
+    SourceError,
+    StreamingSource,
+)
 from goodwill.sources.credentials import unseal
 from goodwill.sources.ratelimit import backoff_seconds
 from goodwill.store.repository import Repository
@@ -70,6 +77,69 @@ class Listener:
         self.on_outcome = on_outcome
         self._write_lock = asyncio.Lock()
 
+    async def _store(self, src: Source, page: Page, outcome: PollOutcome) -> None:
+        items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
+        async with self._write_lock:
+            report = await asyncio.to_thread(
+                self.ingestor.ingest,
+                src.workspace_id,
+                items,
+                source_id=src.id,
+                cursor=page.cursor,
+            )
+        outcome.report.read += report.read
+        outcome.report.written.add(report.written)
+        outcome.report.note(report.problems)
+        # Connector-level notes (an entry without a link, a bad date) join item problems.
+        outcome.report.note(ItemProblem(src.name, p) for p in page.problems)
+        outcome.not_modified = page.not_modified
+
+    async def stream(self, src: Source) -> None:
+        """Run a streaming source until it gives up or is cancelled; every batch it yields is
+        stored with its cursor, and recorded in its health."""
+        try:
+            connector = connector_for(src, self.http, self.settings)
+            if not isinstance(connector, StreamingSource):
+                raise ConfigError(f"{src.kind} sources are not streams")
+            async for page in connector.stream(dict(src.cursor or {})):
+                outcome = PollOutcome(src.name, src.workspace_id, ok=True)
+                await self._store(src, page, outcome)
+                outcome.rate_limit = connector.rate_limit_state()
+                self._record_health(src, outcome, utcnow())
+                src.consecutive_failures = 0
+                if self.on_outcome is not None:
+                    self.on_outcome(outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, SourceError | ConfigError):
+                log.exception("stream %s failed unexpectedly", src.name)
+            outcome = PollOutcome(src.name, src.workspace_id, ok=False, error=str(exc))
+            self._record_health(src, outcome, utcnow())
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+
+    def _streams_to_start(self, running: dict[int, asyncio.Task[None]]) -> list[Source]:
+        """Enabled streams not running now: at once, unless one that failed is backing off."""
+        now = utcnow()
+        out = []
+        for src in self.repo.sources(None):
+            if not src.enabled or not self.is_stream(src):
+                continue
+            task = running.get(src.id)
+            if task is not None and not task.done():
+                continue
+            waiting = src.consecutive_failures and src.next_poll_at and src.next_poll_at > now
+            if not waiting:
+                out.append(src)
+        return out
+
+    def is_stream(self, src: Source) -> bool:
+        try:
+            return issubclass(get_source_class(src.kind), StreamingSource)
+        except ConfigError:
+            return False
+
     async def poll(self, src: Source) -> PollOutcome:
         """Poll one source now (all its waiting pages), store, and record its health."""
         outcome = PollOutcome(src.name, src.workspace_id, ok=False)
@@ -80,21 +150,7 @@ class Listener:
             connector = connector_for(src, self.http, self.settings)
             for _ in range(MAX_PAGES_PER_POLL):
                 page = await connector.poll(cursor)
-                items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
-                async with self._write_lock:
-                    report = await asyncio.to_thread(
-                        self.ingestor.ingest,
-                        src.workspace_id,
-                        items,
-                        source_id=src.id,
-                        cursor=page.cursor,
-                    )
-                outcome.report.read += report.read
-                outcome.report.written.add(report.written)
-                outcome.report.note(report.problems)
-                # Connector-level notes (an entry without a link, a bad date) join item problems.
-                outcome.report.note(ItemProblem(src.name, p) for p in page.problems)
-                outcome.not_modified = page.not_modified
+                await self._store(src, page, outcome)
                 cursor = page.cursor
                 if not page.has_more:
                     break
@@ -157,16 +213,28 @@ class Listener:
         return list(await asyncio.gather(*(self.poll(s) for s in sources)))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll sources as they fall due until ``stop`` is set."""
-        while not stop.is_set():
-            due = self.due()
-            if due:
-                await asyncio.gather(*(self.poll(s) for s in due))
-            upcoming = [
-                s.next_poll_at for s in self.repo.sources(None) if s.enabled and s.next_poll_at
-            ]
-            wait = 5.0
-            if upcoming:
-                wait = min(wait, max((min(upcoming) - datetime.now(UTC)).total_seconds(), 0.2))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)
+        """Poll sources as they fall due, and keep every stream running (restarted after its
+        back-off when it gives up), until ``stop`` is set."""
+        streams: dict[int, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                due = self.due()
+                for src in self._streams_to_start(streams):
+                    streams[src.id] = asyncio.create_task(self.stream(src))
+                polled = [s for s in due if not self.is_stream(s)]
+                if polled:
+                    await asyncio.gather(*(self.poll(s) for s in polled))
+                upcoming = [
+                    s.next_poll_at
+                    for s in self.repo.sources(None)
+                    if s.enabled and s.next_poll_at and not self.is_stream(s)
+                ]
+                wait = 5.0
+                if upcoming:
+                    wait = min(wait, max((min(upcoming) - datetime.now(UTC)).total_seconds(), 0.2))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
+        finally:
+            for task in streams.values():
+                task.cancel()
+            await asyncio.gather(*streams.values(), return_exceptions=True)

@@ -192,7 +192,12 @@ def _target(kind: str, config: dict[str, Any]) -> str:
         key = get_source_class(kind).target_key
     except ConfigError:
         key = "url"
-    value = config.get(key)
+    return _shown(config.get(key))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return "" if value is None else str(value)
 
 
@@ -302,7 +307,7 @@ def sources_add(
 
 
 def _default_name(cls: type[PollingSource], config: dict[str, Any]) -> str:
-    value = str(config.get(cls.target_key) or cls.kind)
+    value = _shown(config.get(cls.target_key)) or cls.kind
     if cls.target_key == "url":
         return _name_from_url(value)
     return f"{cls.kind}: {value}"[:200]

@@ -8,14 +8,21 @@ a crash between the two can neither lose nor duplicate anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
 
-__all__ = ["ConfigError", "Page", "PollingSource", "RateLimited", "SourceError"]
+__all__ = [
+    "ConfigError",
+    "Page",
+    "PollingSource",
+    "RateLimited",
+    "SourceError",
+    "StreamingSource",
+]
 
 
 class SourceError(Exception):
@@ -89,3 +96,17 @@ class PollingSource(ABC):
 
         Raise ``RateLimited`` or ``SourceError`` when the fetch as a whole failed.
         """
+
+
+class StreamingSource(PollingSource):
+    """A source the provider pushes to (a WebSocket, server-sent events).
+
+    ``stream`` yields pages for as long as it runs, reconnecting by itself when the connection
+    drops, each page with the cursor to store together with it; the listener runs it as a task
+    of its own. ``poll`` (inherited contract) reads what is waiting for a short while and
+    returns it as one page: `listen --once`, `sources test` and cron use it.
+    """
+
+    @abstractmethod
+    def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
+        """Pages from ``cursor`` on, until cancelled; ``SourceError`` when it gives up."""
