@@ -28,6 +28,7 @@ from goodwill.store.repository import Repository
 from tests.fakes.base import HOSTILE_HTML, HOSTILE_VISIBLE, ProviderFake
 from tests.fakes.hn import HnFake
 from tests.fakes.mastodon import MastodonFake
+from tests.fakes.reddit import RedditFake
 from tests.feedserver import Reply, loopback_only, running_server
 
 FAKES: dict[str, Any] = {
@@ -36,6 +37,10 @@ FAKES: dict[str, Any] = {
     "mastodon-mentions": lambda server: MastodonFake(server, "mentions"),
     "mastodon-own": lambda server: MastodonFake(server, "own"),
     "mastodon-search": lambda server: MastodonFake(server, "search"),
+    "reddit-comments": RedditFake,
+    "reddit-new": lambda server: RedditFake(server, "new"),
+    "reddit-mentions": lambda server: RedditFake(server, "mentions"),
+    "reddit-search": lambda server: RedditFake(server, "search"),
 }
 
 
