@@ -29,6 +29,7 @@ from tests.fakes.base import HOSTILE_HTML, HOSTILE_VISIBLE, ProviderFake
 from tests.fakes.hn import HnFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.reddit import RedditFake
+from tests.fakes.x import XFake
 from tests.feedserver import Reply, loopback_only, running_server
 
 FAKES: dict[str, Any] = {
@@ -41,6 +42,8 @@ FAKES: dict[str, Any] = {
     "reddit-new": lambda server: RedditFake(server, "new"),
     "reddit-mentions": lambda server: RedditFake(server, "mentions"),
     "reddit-search": lambda server: RedditFake(server, "search"),
+    "x-search": XFake,
+    "x-mentions": lambda server: XFake(server, "mentions"),
 }
 
 
