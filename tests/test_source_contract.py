@@ -30,6 +30,7 @@ from tests.fakes.hn import HnFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.reddit import RedditFake
 from tests.fakes.x import XFake
+from tests.fakes.youtube import YouTubeFake
 from tests.feedserver import Reply, loopback_only, running_server
 
 FAKES: dict[str, Any] = {
@@ -44,6 +45,7 @@ FAKES: dict[str, Any] = {
     "reddit-search": lambda server: RedditFake(server, "search"),
     "x-search": XFake,
     "x-mentions": lambda server: XFake(server, "mentions"),
+    "youtube": YouTubeFake,
 }
 
 

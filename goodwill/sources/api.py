@@ -144,6 +144,8 @@ def _hint(status: int, response: httpx.Response) -> str:
     except orjson.JSONDecodeError:
         body = None
     reason = ""
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        body = body["error"]  # Google's {"error": {"code", "message", "errors"}}
     if isinstance(body, Mapping):
         for key in ("error_description", "error", "message", "detail", "title"):
             value = body.get(key)
