@@ -432,6 +432,48 @@ def sources_test(
         console.print(f"  skipped: {problem}", markup=False)
 
 
+@sources_app.command("reply")
+def sources_reply(
+    name: Annotated[str, typer.Argument(help="The source the post came from.")],
+    post_id: Annotated[str, typer.Argument(help="The post's id, as stored.")],
+    text: Annotated[str, typer.Argument(help="The reply.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Reply to a post as the brand account, through the source that stored it; the reply is
+    stored too (as your own post)."""
+    from goodwill.ingest import Ingestor
+    from goodwill.listen import connector_for
+    from goodwill.net import make_client
+    from goodwill.sources.base import CanReply
+
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        src = app.repo.source(ws.id, name)
+    except StoreError as exc:
+        fail(str(exc))
+
+    async def send() -> dict[str, Any]:
+        async with make_client(app.settings) as http:
+            connector = connector_for(src, http, app.settings)
+            if not isinstance(connector, CanReply):
+                raise SourceError(f"{src.kind} sources cannot reply (see docs/sources/)")
+            return await connector.reply(post_id, text)
+
+    try:
+        posted = asyncio.run(send())
+    except (SourceError, ConfigError) as exc:
+        fail(f"the reply was not posted: {exc}")
+    report = Ingestor(app.repo, app.settings).ingest(
+        ws.id, [("the reply", posted)], source_id=src.id
+    )
+    if json:
+        print_json({"posted": posted, "stored": report.written.inserted == 1})
+    else:
+        console.print(f"Replied: {posted.get('url') or posted['id']}", markup=False)
+
+
 @sources_app.command("kinds")
 def sources_kinds() -> None:
     """List the kinds of source this install knows."""

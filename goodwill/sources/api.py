@@ -72,13 +72,20 @@ class JsonApi:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | tuple[str, str] | None = None,
+        retry: bool | None = None,
     ) -> Any:
-        """Parsed JSON of a 2xx answer; ``RateLimited`` or ``SourceError`` otherwise."""
+        """Parsed JSON of a 2xx answer; ``RateLimited`` or ``SourceError`` otherwise.
+
+        Only safe requests are retried: GETs, and others when ``retry`` says the provider makes
+        them idempotent (a token request, a POST with an idempotency key). A reply posted twice
+        is worse than a reply that failed and says so.
+        """
+        tries = RETRIES + 1 if (method == "GET" if retry is None else retry) else 1
         url = self.url(path)
         shown = f"{method} {redact_url(url)}"
         merged = {"Accept": "application/json", **self.headers, **(headers or {})}
         failure = ""
-        for attempt in range(RETRIES + 1):
+        for attempt in range(tries):
             if attempt:
                 await anyio.sleep(backoff_seconds(RETRY_BASE_S, attempt, RETRY_MAX_S))
             try:
@@ -111,7 +118,9 @@ class JsonApi:
                     wait if wait is not None else 60.0,
                 )
             if status >= 500:
-                failure = f"HTTP {status} from {shown} after {attempt + 1} tries"
+                failure = f"HTTP {status} from {shown}"
+                if attempt:
+                    failure += f" after {attempt + 1} tries"
                 continue
             if not 200 <= status < 300:
                 raise SourceError(f"HTTP {status} from {shown}{_hint(status, response)}")

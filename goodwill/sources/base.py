@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 __all__ = [
+    "CanReply",
     "ConfigError",
     "Page",
     "PollingSource",
@@ -110,3 +111,16 @@ class StreamingSource(PollingSource):
     @abstractmethod
     def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
         """Pages from ``cursor`` on, until cancelled; ``SourceError`` when it gives up."""
+
+
+class CanReply(ABC):
+    """A connector that can answer a post on its network, as the brand account.
+
+    ``in_reply_to`` is the post's id as this connector stored it. The answer is the reply as a
+    post-format dict (``is_own`` true), ready to be stored like any other post. A connector must
+    never post twice for one call: it retries only what the provider makes idempotent.
+    """
+
+    @abstractmethod
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Post ``text`` as a reply; ``SourceError``/``RateLimited`` when it could not."""

@@ -11,6 +11,7 @@ them, so a replayed page cannot bring anything twice.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Final
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
 from goodwill.sources.config import (
     backfill_since,
     boolean,
@@ -39,7 +40,7 @@ MAX_BACKFILL_PAGES: Final = 10
 _LIMITS: Final = {"mentions": 80}  # notifications allow 80 a page, statuses 40
 
 
-class MastodonSource(PollingSource):
+class MastodonSource(PollingSource, CanReply):
     """Mastodon hashtag, public or search timelines, and the brand account's mentions and posts."""
 
     kind: ClassVar[str] = "mastodon"
@@ -112,6 +113,41 @@ class MastodonSource(PollingSource):
 
     def rate_limit_state(self) -> dict[str, Any] | None:
         return self.api.rate_limit
+
+    # -- replying --------------------------------------------------------------------------------
+
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Post a public reply to a status of this instance (token scope ``write:statuses``).
+
+        An ``Idempotency-Key`` makes Mastodon answer a retried request with the status it
+        already created, so a timeout never posts twice.
+        """
+        if not self.config["access_token"]:
+            raise SourceError("replying needs an access token with the write:statuses scope")
+        host, _, status_id = in_reply_to.rpartition("/")
+        if host != self.host or not status_id.isdigit():
+            raise SourceError(
+                f"{in_reply_to!r} is not a status of {self.host}: reply from the source that "
+                "stored it"
+            )
+        if not text.strip():
+            raise SourceError("the reply is empty")
+        me = await self.api.request("GET", "/api/v1/accounts/verify_credentials")
+        if isinstance(me, Mapping) and _is_id(me.get("id")):
+            self._own_id = str(me["id"])
+        status = await self.api.request(
+            "POST",
+            "/api/v1/statuses",
+            json={"status": text, "in_reply_to_id": status_id},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            retry=True,
+        )
+        try:
+            return self._post(status)
+        except ValueError as exc:
+            raise SourceError(
+                f"the instance accepted the reply but answered oddly: {exc}"
+            ) from None
 
     # -- polling ----------------------------------------------------------------------------------
 

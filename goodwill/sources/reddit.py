@@ -23,7 +23,14 @@ import httpx
 
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.base import (
+    CanReply,
+    ConfigError,
+    Page,
+    PollingSource,
+    RateLimited,
+    SourceError,
+)
 from goodwill.sources.config import (
     backfill_since,
     choice,
@@ -50,7 +57,7 @@ MAX_RECENT: Final = 2000
 _TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
 
 
-class RedditSource(PollingSource):
+class RedditSource(PollingSource, CanReply):
     """Reddit: a subreddit's new posts or comments, a search, or the account's mentions."""
 
     kind: ClassVar[str] = "reddit"
@@ -135,6 +142,7 @@ class RedditSource(PollingSource):
             c["auth_url"],
             data=form,
             auth=httpx.BasicAuth(c["client_id"], c["client_secret"]),
+            retry=True,  # asking for a token twice does no harm
         )
         token = body.get("access_token") if isinstance(body, Mapping) else None
         if not isinstance(token, str) or not token:
@@ -147,6 +155,42 @@ class RedditSource(PollingSource):
         lifetime = float(expires) if isinstance(expires, int | float) else 3600.0
         _TOKENS[key] = (token, time.time() + max(lifetime - 300, 60))
         return token
+
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Comment on a post (``t3_``) or a comment (``t1_``) as the script app's account
+        (scope ``submit``). Not retried: Reddit has no idempotency key."""
+        if not self.config["username"]:
+            raise SourceError("replying needs a script app (username and password)")
+        if not in_reply_to.startswith(("t1_", "t3_")) or not in_reply_to[3:].isalnum():
+            raise SourceError(f"{in_reply_to!r} is not a Reddit post or comment id")
+        if not text.strip():
+            raise SourceError("the reply is empty")
+        token = await self._token()
+        body = await self.api.request(
+            "POST",
+            "/api/comment",
+            data={"thing_id": in_reply_to, "text": text, "api_type": "json"},
+            headers={"Authorization": f"bearer {token}"},
+        )
+        result = body.get("json") if isinstance(body, Mapping) else None
+        errors = result.get("errors") if isinstance(result, Mapping) else None
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else errors
+            message = (
+                " ".join(str(part) for part in first) if isinstance(first, list) else str(first)
+            )
+            if isinstance(first, list) and first and first[0] == "RATELIMIT":
+                raise RateLimited(f"Reddit refused the reply: {message}", 600.0)
+            raise SourceError(f"Reddit refused the reply: {message}")
+        data = result.get("data") if isinstance(result, Mapping) else None
+        things = data.get("things") if isinstance(data, Mapping) else None
+        if not isinstance(things, list) or not things:
+            raise SourceError("Reddit accepted the reply but did not return it")
+        try:
+            post, _ = self._post(things[0])
+        except ValueError as exc:
+            raise SourceError(f"Reddit accepted the reply but answered oddly: {exc}") from None
+        return post
 
     def _path(self) -> tuple[str, dict[str, Any]]:
         c = self.config

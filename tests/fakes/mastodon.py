@@ -3,6 +3,8 @@ account statuses, with ``min_id``/``max_id`` paging, ``Link`` headers and rate-l
 
 from __future__ import annotations
 
+import html
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +39,8 @@ class MastodonFake(ProviderFake):
         # Ids of different lengths on purpose: snowflakes must be compared as numbers.
         self.next_id = 99_999_990
         self.remaining = 300
+        self.idempotent: dict[str, dict[str, Any]] = {}
+        self.posted: list[dict[str, Any]] = []
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -114,6 +118,29 @@ class MastodonFake(ProviderFake):
             },
         )
 
+    def _post_status(self, request: Request, authorised: bool) -> Reply:
+        if not authorised:
+            return json_reply(load("mastodon", "error-401.json"), 401)
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.idempotent:  # Mastodon answers a repeat with the same status
+            return json_reply(self.idempotent[key])
+        form = json.loads(request.body)
+        parent = form.get("in_reply_to_id")
+        known = {i.get("id") for i in self.items} | {
+            (i.get("status") or {}).get("id") for i in self.items
+        }
+        if parent and parent not in known:
+            return json_reply({"error": "Record not found"}, 404)
+        status = self.status(html.escape(form["status"]).join(["<p>", "</p>"]), own=True)
+        status["in_reply_to_id"] = parent
+        status["in_reply_to_account_id"] = "109332234519342112"
+        self.posted.append(status)
+        if self.timeline != "mentions":  # a reply is not a mention of oneself
+            self.items.append(status)
+        if key:
+            self.idempotent[key] = status
+        return json_reply(status)
+
     def _headers(self) -> dict[str, str]:
         self.remaining = max(self.remaining - 1, 0)
         reset = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
@@ -126,6 +153,8 @@ class MastodonFake(ProviderFake):
     def handle(self, request: Request) -> Reply | None:
         authorised = request.headers.get("Authorization") == f"Bearer {TOKEN}"
         path = request.path
+        if path == "/api/v1/statuses" and request.method == "POST":
+            return self._post_status(request, authorised)
         if path == "/api/v1/accounts/verify_credentials":
             if not authorised:
                 return json_reply(load("mastodon", "error-401.json"), 401)

@@ -45,6 +45,8 @@ class RedditFake(ProviderFake):
         self.next_id = 36**6
         self.tokens_issued = 0
         self.remaining = 600.0
+        self.comments_posted = 0
+        self.comment_error: list[str] | None = None
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -122,6 +124,8 @@ class RedditFake(ProviderFake):
             return self._token(request)
         if request.headers.get("Authorization") != "bearer token-for-goodwill":
             return json_reply(load("reddit", "error-401.json"), 401)
+        if request.path == "/api/comment" and request.method == "POST":
+            return self._comment(request)
         if request.path != self.path:
             return json_reply({"message": "Not Found", "error": 404}, 404)
         limit = int(request.arg("limit") or 25)
@@ -147,6 +151,28 @@ class RedditFake(ProviderFake):
                 "x-ratelimit-reset": "300",
             },
         )
+
+    def _comment(self, request: Request) -> Reply:
+        form = parse_qs(request.body.decode())
+        self.comments_posted += 1
+        if self.comment_error is not None:
+            return json_reply({"json": {"errors": [self.comment_error]}})
+        parent = form["thing_id"][0]
+        template = load("reddit", "subreddit_comments.json")["data"]["children"][0]
+        self.next_id += 1
+        comment = self.clone(template)
+        data = comment["data"]
+        data.update(
+            id=base36(self.next_id),
+            name=f"t1_{base36(self.next_id)}",
+            parent_id=parent,
+            author=USERNAME,
+            author_fullname="t2_brand",
+            body=form["text"][0],
+            body_html=None,
+            created_utc=float(self.tick()),
+        )
+        return json_reply({"json": {"errors": [], "data": {"things": [comment]}}})
 
     def _token(self, request: Request) -> Reply:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
