@@ -234,3 +234,39 @@ def test_real_jetstream_capture_replays_every_post_once(jetstream: JetstreamServ
     assert {p["id"] for p in posts} == creates and len(posts) == len(creates)
     for post in posts:
         parse_post(post)
+
+
+def test_search_posts_brings_handles_and_counts() -> None:
+    from tests.fakes.bluesky import BlueskySearchFake
+    from tests.feedserver import running_server
+
+    with running_server() as server:
+        fake = BlueskySearchFake(server, login=True)
+        view = fake.view(fake.template["record"]["text"])
+        fake.views.append(view)
+
+        async def go() -> Page:
+            settings = Settings(_env_file=None, http_timeout=3)
+            async with make_client(settings, allow_loopback=True) as http:
+                source_cls = get_source_class("bluesky-search")
+                src = source_cls("s", fake.config(), http, backfill=timedelta(hours=2))
+                return await src.poll({})
+
+        [post] = asyncio.run(go()).posts
+        with pytest.raises(SourceError, match="Invalid identifier or password"):
+            asyncio.run(_search_with(fake, {"app_password": "wrong"}))
+    assert post["id"] == view["uri"] and post["source"] == "bluesky"
+    assert post["author"] == {
+        "id": "did:plc:anaexample0000000000000",
+        "handle": "@ana.example",
+        "name": "Ana",
+    }
+    assert post["metrics"] == {"likes": 9, "shares": 3, "replies": 1} and post["lang"] == "en"
+
+
+async def _search_with(fake: Any, changes: dict[str, Any]) -> Page:
+    settings = Settings(_env_file=None, http_timeout=3)
+    async with make_client(settings, allow_loopback=True) as http:
+        source_cls = get_source_class("bluesky-search")
+        src = source_cls("s", {**fake.config(), **changes}, http, backfill=timedelta(hours=2))
+        return await src.poll({})

@@ -156,6 +156,9 @@ def _hint(status: int, response: httpx.Response) -> str:
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         body = body["error"]  # Google's {"error": {"code", "message", "errors"}}
     if isinstance(body, Mapping):
+        code, message = body.get("error"), body.get("message")
+        if isinstance(code, str) and isinstance(message, str) and code and message.strip():
+            body = {"message": f"{code}: {message.strip()}"}  # XRPC: a code and a sentence
         for key in ("error_description", "error", "message", "detail", "title"):
             value = body.get(key)
             if isinstance(value, str) and value.strip():

@@ -39,6 +39,10 @@ class ProviderFake(ABC):
 
     kind: ClassVar[str]
     source: ClassVar[type[PollingSource]]
+    post_source: ClassVar[str | None] = None
+    """The posts' ``source`` when it is not the kind (several kinds read one network)."""
+    text_is_html: ClassVar[bool] = True
+    """False for networks whose posts are plain text as typed (Bluesky): kept verbatim."""
 
     def __init__(self, server: FeedServer) -> None:
         self.server = server
