@@ -65,11 +65,11 @@ def fake(request: pytest.FixtureRequest) -> Iterator[ProviderFake]:
 
 
 def poll_all(
-    fake: ProviderFake, cursor: Mapping[str, Any] | None = None
+    fake: ProviderFake, cursor: Mapping[str, Any] | None = None, timeout: float = 3
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
     """Poll until the connector says it has no more, as the listener does; the cursor goes
     through JSON after every page, as it does through the database."""
-    settings = Settings(_env_file=None, http_timeout=3)
+    settings = Settings(_env_file=None, http_timeout=timeout)
 
     async def go() -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
         async with make_client(settings, allow_loopback=True) as http:
@@ -173,6 +173,19 @@ def test_500_is_retried_and_a_lasting_one_fails_clearly(fake: ProviderFake) -> N
     fake.server.queued.clear()
     posts, _, _ = poll_all(fake, cursor)  # recovery: resumes from the stored cursor
     assert sorted(ids(posts)) == sorted(second)
+
+
+def test_a_slow_server_times_out_clearly_and_the_next_poll_resumes(fake: ProviderFake) -> None:
+    first = fake.add(2)
+    _, cursor, _ = poll_all(fake)
+    second = fake.add(2)
+    # Slower than the timeout, on every try (a token request counts too).
+    fake.server.queued.extend(Reply(b"{}", delay=2.0) for _ in range(3))
+    with pytest.raises(SourceError, match="ReadTimeout"):
+        poll_all(fake, cursor, timeout=0.3)
+    fake.server.queued.clear()
+    posts, _, _ = poll_all(fake, cursor)
+    assert sorted(ids(posts)) == sorted(second) and not set(ids(posts)) & set(first)
 
 
 def test_malformed_items_are_reported_and_good_ones_still_land(fake: ProviderFake) -> None:
