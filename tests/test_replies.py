@@ -158,3 +158,32 @@ def test_reply_from_the_cli_is_posted_and_stored(
         assert refused.exit_code == 1 and "hn sources cannot reply" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+def test_bluesky_reply_names_parent_and_root(server: FeedServer) -> None:
+    from goodwill.sources.bluesky_search import BlueskySearchSource
+    from tests.fakes.bluesky import BRAND_DID, BlueskySearchFake
+
+    fake = BlueskySearchFake(server, login=True)
+    root = fake.view("Is Brightloaf open on Sundays?")
+    parent = fake.view("I think so?")
+    parent["record"]["reply"] = {
+        "root": {"uri": root["uri"], "cid": root["cid"]},
+        "parent": {"uri": root["uri"], "cid": root["cid"]},
+    }
+    fake.views += [root, parent]
+    posted = reply(BlueskySearchSource, fake.config(), parent["uri"], "Yes, 8 to 14!")
+    [created] = fake.created
+    assert created["repo"] == BRAND_DID and len(created["rkey"]) == 13
+    assert created["record"]["reply"] == {
+        "root": {"uri": root["uri"], "cid": root["cid"]},
+        "parent": {"uri": parent["uri"], "cid": parent["cid"]},
+    }
+    assert posted["id"] == f"at://{BRAND_DID}/app.bsky.feed.post/{created['rkey']}"
+    assert posted["is_own"] is True and posted["in_reply_to"] == parent["uri"]
+    assert posted["conversation_id"] == root["uri"]
+    assert posted["author"]["handle"] == "@brightloaf.example"
+    with pytest.raises(SourceError, match="at most 300 characters"):
+        reply(BlueskySearchSource, fake.config(), parent["uri"], "x" * 301)
+    with pytest.raises(SourceError, match="was not found"):
+        reply(BlueskySearchSource, fake.config(), parent["uri"][:-3] + "zzz", "hi")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
 from goodwill.sources.config import (
     backfill_since,
     number,
@@ -44,7 +44,7 @@ _URI_RE = re.compile(
 _LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 
-class BlueskySearchSource(PollingSource):
+class BlueskySearchSource(PollingSource, CanReply):
     """Bluesky posts matching a search (searchPosts), with handles and counts."""
 
     kind: ClassVar[str] = "bluesky-search"
@@ -98,6 +98,10 @@ class BlueskySearchSource(PollingSource):
         """An access token from an app-password session, or ``None`` to search anonymously."""
         if not self.config["identifier"]:
             return None
+        return (await self._session())[0]
+
+    async def _session(self) -> tuple[str, str]:
+        """``(access token, account DID)`` of an app-password session."""
         session = await self.api.request(
             "POST",
             self.config["pds_url"] + "/xrpc/com.atproto.server.createSession",
@@ -108,9 +112,76 @@ class BlueskySearchSource(PollingSource):
             retry=True,
         )
         token = session.get("accessJwt") if isinstance(session, Mapping) else None
-        if not isinstance(token, str) or not token:
+        did = session.get("did") if isinstance(session, Mapping) else None
+        if not isinstance(token, str) or not token or not isinstance(did, str):
             raise SourceError("Bluesky opened no session: check identifier and app_password")
-        return token
+        return token, did
+
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Reply as the app password's account: ``com.atproto.repo.createRecord`` of a post
+        whose ``reply`` names the parent and the thread's root (read with ``getPosts``).
+
+        Not retried: a second try could post twice. The record key is chosen here (a TID),
+        so the reply's URI is known even when the answer is lost.
+        """
+        if not self.config["identifier"]:
+            raise SourceError("replying needs identifier and app_password (an app password)")
+        if _URI_RE.match(in_reply_to) is None:
+            raise SourceError(f"{in_reply_to!r} is not a Bluesky post's AT URI")
+        if not text.strip():
+            raise SourceError("the reply is empty")
+        if len(text) > 300:
+            raise SourceError(
+                f"a Bluesky post has at most 300 characters; this one has {len(text)}"
+            )
+        token, did = await self._session()
+        auth = {"Authorization": f"Bearer {token}"}
+        found = await self.api.request(
+            "GET", "/xrpc/app.bsky.feed.getPosts", params={"uris": in_reply_to}, headers=auth
+        )
+        views = found.get("posts") if isinstance(found, Mapping) else None
+        parent = views[0] if isinstance(views, list) and views else None
+        if not isinstance(parent, Mapping) or not isinstance(parent.get("cid"), str):
+            raise SourceError(f"{in_reply_to} was not found (deleted, or not visible)")
+        parent_ref = {"uri": in_reply_to, "cid": parent["cid"]}
+        record = parent.get("record")
+        thread = record.get("reply") if isinstance(record, Mapping) else None
+        root = thread.get("root") if isinstance(thread, Mapping) else None
+        root_ref = root if isinstance(root, Mapping) and root.get("cid") else parent_ref
+        now = datetime.now(UTC)
+        rkey = _tid(now)
+        post_record = {
+            "$type": "app.bsky.feed.post",
+            "text": text,
+            "createdAt": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "reply": {"root": dict(root_ref), "parent": parent_ref},
+        }
+        created = await self.api.request(
+            "POST",
+            self.config["pds_url"] + "/xrpc/com.atproto.repo.createRecord",
+            json={
+                "repo": did,
+                "collection": "app.bsky.feed.post",
+                "rkey": rkey,
+                "record": post_record,
+            },
+            headers=auth,
+        )
+        uri = created.get("uri") if isinstance(created, Mapping) else None
+        if not isinstance(uri, str) or _URI_RE.match(uri) is None:
+            raise SourceError("Bluesky accepted the reply but did not say where it is")
+        identifier = self.config["identifier"]
+        view = {
+            "uri": uri,
+            "cid": created.get("cid"),
+            # An identifier can be an e-mail address: that is no handle.
+            "author": {"did": did, "handle": None if "@" in identifier else identifier},
+            "record": post_record,
+            "indexedAt": post_record["createdAt"],
+        }
+        post, _ = self._post(view)
+        post["is_own"] = True
+        return post
 
     async def poll(self, cursor: Mapping[str, Any]) -> Page:
         since = cursor.get("since")
@@ -244,3 +315,17 @@ def _iso(value: Any) -> datetime | None:
 def _sum(*values: Any) -> int | None:
     numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
     return sum(numbers) if numbers else None
+
+
+_TID_CHARS: Final = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def _tid(now: datetime) -> str:
+    """An AT Protocol TID (a record key that sorts by time): 13 base32-sortable characters of
+    the microseconds since the epoch, shifted left 10 bits for a clock id."""
+    value = int(now.timestamp() * 1_000_000) << 10
+    out = []
+    for _ in range(13):
+        out.append(_TID_CHARS[value & 31])
+        value >>= 5
+    return "".join(reversed(out))

@@ -15,6 +15,7 @@ from tests.feedserver import Reply, Request
 
 HANDLE = "brightloaf.example"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+BRAND_DID = "did:plc:brightloafbrand000000000"
 
 
 def _iso(at: float) -> str:
@@ -33,6 +34,7 @@ class BlueskySearchFake(ProviderFake):
         self.template = load("bluesky", "search_posts.json")["posts"][0]
         self.views: list[dict[str, Any]] = []
         self.counter = 0
+        self.created: list[dict[str, Any]] = []
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -91,6 +93,17 @@ class BlueskySearchFake(ProviderFake):
             },
         )
 
+    def _create(self, request: Request) -> Reply:
+        if request.headers.get("Authorization") != "Bearer jwt-access":
+            return json_reply({"error": "AuthMissing", "message": "Authentication Required"}, 401)
+        body = json.loads(request.body)
+        record = body["record"]
+        if body["repo"] != BRAND_DID or record.get("$type") != "app.bsky.feed.post":
+            return json_reply({"error": "InvalidRequest", "message": "bad record"}, 400)
+        uri = f"at://{BRAND_DID}/app.bsky.feed.post/{body['rkey']}"
+        self.created.append(body)
+        return json_reply({"uri": uri, "cid": "bafyreireply", "validationStatus": "valid"})
+
     def handle(self, request: Request) -> Reply | None:
         if request.path == "/pds/xrpc/com.atproto.server.createSession":
             body = json.loads(request.body)
@@ -104,13 +117,18 @@ class BlueskySearchFake(ProviderFake):
                 )
             return json_reply(
                 {
-                    "did": "did:plc:brightloafbrand000000000",
+                    "did": BRAND_DID,
                     "handle": HANDLE,
                     "accessJwt": "jwt-access",
                     "refreshJwt": "jwt-refresh",
                     "active": True,
                 }
             )
+        if request.path == "/xrpc/app.bsky.feed.getPosts":
+            wanted = set(request.query.get("uris", []))
+            return json_reply({"posts": [v for v in self.views if v["uri"] in wanted]})
+        if request.path == "/pds/xrpc/com.atproto.repo.createRecord":
+            return self._create(request)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return json_reply({"error": "MethodNotImplemented"}, 501)
         if self.login and request.headers.get("Authorization") != "Bearer jwt-access":
