@@ -270,3 +270,38 @@ async def _search_with(fake: Any, changes: dict[str, Any]) -> Page:
         source_cls = get_source_class("bluesky-search")
         src = source_cls("s", {**fake.config(), **changes}, http, backfill=timedelta(hours=2))
         return await src.poll({})
+
+
+def test_own_feed_marks_posts_own_and_refreshes_their_counts(
+    repo: Repository, settings: Settings
+) -> None:
+    from tests.fakes.bluesky import BRAND_DID, BlueskySearchFake
+    from tests.feedserver import running_server
+
+    with running_server() as server:
+        fake = BlueskySearchFake(server)
+        own = [fake.view(f"Fresh rye today {i}") for i in range(9)]
+        for view in own:
+            view["uri"] = view["uri"].replace("did:plc:anaexample0000000000000", BRAND_DID)
+            view["author"] = {**view["author"], "did": BRAND_DID, "handle": "brightloaf.example"}
+        fake.views += own
+        fake.reposts = [fake.view("someone else's post, reposted")]
+        ws = repo.add_workspace("W")
+        config = {**fake.config(), "feed": "own", "own_did": BRAND_DID}
+        del config["query"]
+        repo.add_source(ws.id, "bluesky-search", "own", config, 600)
+
+        async def once() -> Any:
+            async with make_client(settings, allow_loopback=True) as http:
+                listener = Listener(repo, Ingestor(repo, settings), settings, http)
+                [outcome] = await listener.run_once()
+                return outcome
+
+        first = asyncio.run(once())
+        assert first.ok and first.report.written.inserted == 9
+        own[0]["likeCount"] = 40  # the brand's post got liked since
+        second = asyncio.run(once())
+        assert second.report.written.inserted == 0 and second.report.written.updated == 1
+    assert repo.post_count(ws.id) == 9
+    with pytest.raises(ConfigError, match="own_did: required for the own feed"):
+        get_source_class("bluesky-search").validate_config({"feed": "own"})

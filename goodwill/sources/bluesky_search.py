@@ -22,6 +22,7 @@ from goodwill.sources.api import JsonApi
 from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
 from goodwill.sources.config import (
     backfill_since,
+    choice,
     number,
     optional_number,
     optional_text,
@@ -38,6 +39,7 @@ PDS_URL: Final = "https://bsky.social"
 MAX_PAGES: Final = 10
 OVERLAP_S: Final = 600.0
 MAX_RECENT: Final = 2000
+OWN_REFRESH: Final = timedelta(days=3)
 _URI_RE = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/app\.bsky\.feed\.post/([A-Za-z0-9._~:-]+)$"
 )
@@ -59,6 +61,7 @@ class BlueskySearchSource(PollingSource, CanReply):
             cls.kind,
             {
                 "query",
+                "feed",
                 "own_did",
                 "identifier",
                 "app_password",
@@ -73,9 +76,16 @@ class BlueskySearchSource(PollingSource, CanReply):
         password = optional_text(config, "app_password", 300)
         if bool(identifier) != bool(password):
             raise ConfigError("identifier and app_password: give both (an app password) or neither")
+        feed = choice(config, "feed", ("search", "own"), "search")
+        own_did = optional_text(config, "own_did", 2048)
+        if feed == "own" and not own_did:
+            raise ConfigError("own_did: required for the own feed, the brand account's DID")
         return {
-            "query": required_text(config, "query", "the words to search for (Lucene syntax)"),
-            "own_did": optional_text(config, "own_did", 2048),
+            "query": optional_text(config, "query", 500)
+            if feed == "own"
+            else required_text(config, "query", "the words to search for (Lucene syntax)"),
+            "feed": feed,
+            "own_did": own_did,
             "identifier": identifier,
             "app_password": password,
             "interval": number(config, "interval", cls.default_interval, minimum=60),
@@ -193,25 +203,37 @@ class BlueskySearchSource(PollingSource, CanReply):
             recent = {str(k): float(v) for k, v in raw_recent.items() if isinstance(v, int | float)}
         token = await self._login()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        lower = datetime.fromtimestamp(since - OVERLAP_S, UTC)
-        params: dict[str, Any] = {
-            "q": self.config["query"],
-            "sort": "latest",
-            "limit": self.config["page_size"],
-            "since": lower.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        }
+        own = self.config["feed"] == "own"
+        if own:
+            # The brand's own posts: every one of the last days is read again, so that their
+            # like, repost and reply counts stay current (unchanged ones are not rewritten).
+            since = min(since, (datetime.now(UTC) - OWN_REFRESH).timestamp())
+            recent = {}
+            path = "/xrpc/app.bsky.feed.getAuthorFeed"
+            params: dict[str, Any] = {
+                "actor": self.config["own_did"],
+                "filter": "posts_with_replies",
+                "limit": self.config["page_size"],
+            }
+        else:
+            lower = datetime.fromtimestamp(since - OVERLAP_S, UTC)
+            path = "/xrpc/app.bsky.feed.searchPosts"
+            params = {
+                "q": self.config["query"],
+                "sort": "latest",
+                "limit": self.config["page_size"],
+                "since": lower.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
         posts: list[dict[str, Any]] = []
         problems: list[str] = []
         newest = float(since)
         page_cursor: str | None = None
         for page_no in range(MAX_PAGES):
             query = dict(params, cursor=page_cursor) if page_cursor else params
-            body = await self.api.request(
-                "GET", "/xrpc/app.bsky.feed.searchPosts", params=query, headers=headers
-            )
-            found = body.get("posts") if isinstance(body, Mapping) else None
-            if not isinstance(found, list):
-                raise SourceError("Bluesky answered searchPosts without a list of posts")
+            body = await self.api.request("GET", path, params=query, headers=headers)
+            found = _views(body, own)
+            if found is None:
+                raise SourceError(f"Bluesky answered {path} without a list of posts")
             reached_old = False
             for number_, view in enumerate(found, start=1):
                 try:
@@ -226,6 +248,8 @@ class BlueskySearchSource(PollingSource, CanReply):
                     continue
                 recent[post["id"]] = at
                 newest = max(newest, at)
+                if own:
+                    post["is_own"] = True
                 posts.append(post)
             next_cursor = body.get("cursor")
             page_cursor = next_cursor if isinstance(next_cursor, str) and next_cursor else None
@@ -300,6 +324,23 @@ class BlueskySearchSource(PollingSource, CanReply):
             k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)
         }
         return post, indexed.timestamp()
+
+
+def _views(body: Any, own: bool) -> list[Any] | None:
+    """The post views of a searchPosts answer, or of an author feed (reposts left out)."""
+    if not isinstance(body, Mapping):
+        return None
+    if not own:
+        found = body.get("posts")
+        return found if isinstance(found, list) else None
+    feed = body.get("feed")
+    if not isinstance(feed, list):
+        return None
+    return [
+        item.get("post")
+        for item in feed
+        if isinstance(item, Mapping) and not isinstance(item.get("reason"), Mapping)
+    ]
 
 
 def _iso(value: Any) -> datetime | None:

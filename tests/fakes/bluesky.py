@@ -35,6 +35,7 @@ class BlueskySearchFake(ProviderFake):
         self.views: list[dict[str, Any]] = []
         self.counter = 0
         self.created: list[dict[str, Any]] = []
+        self.reposts: list[dict[str, Any]] = []
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -129,6 +130,21 @@ class BlueskySearchFake(ProviderFake):
             return json_reply({"posts": [v for v in self.views if v["uri"] in wanted]})
         if request.path == "/pds/xrpc/com.atproto.repo.createRecord":
             return self._create(request)
+        if request.path == "/xrpc/app.bsky.feed.getAuthorFeed":
+            actor = request.arg("actor")
+            mine = [v for v in self.views if v["uri"].startswith(f"at://{actor}/")]
+            mine.sort(key=lambda v: v["indexedAt"], reverse=True)
+            size = int(request.arg("limit") or 50)
+            offset = int(request.arg("cursor") or 0)
+            feed: list[dict[str, Any]] = [{"post": v} for v in mine[offset : offset + size]]
+            feed += [
+                {"post": v, "reason": {"$type": "app.bsky.feed.defs#reasonRepost"}}
+                for v in self.reposts
+            ]
+            answer: dict[str, Any] = {"feed": feed}
+            if offset + size < len(mine):
+                answer["cursor"] = str(offset + size)
+            return json_reply(answer)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return json_reply({"error": "MethodNotImplemented"}, 501)
         if self.login and request.headers.get("Authorization") != "Bearer jwt-access":
