@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,11 +22,20 @@ from goodwill.ingest import Ingestor, IngestReport
 from goodwill.pipeline.batch import ItemProblem
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
-from goodwill.sources.base import ConfigError, RateLimited, SourceError
+from goodwill.sources.base import (
+    ConfigError,
+    Page,
+    PollingSource,
+    RateLimited,
+    SourceError,
+    StreamingSource,
+)
+from goodwill.sources.credentials import unseal
+from goodwill.sources.ratelimit import backoff_seconds
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Source, utcnow
 
-__all__ = ["Listener", "PollOutcome", "backoff_seconds"]
+__all__ = ["Listener", "PollOutcome", "backoff_seconds", "connector_for"]
 
 log = logging.getLogger(__name__)
 MAX_PAGES_PER_POLL = 20
@@ -42,13 +50,14 @@ class PollOutcome:
     error: str | None = None
     not_modified: bool = False
     next_poll_at: datetime | None = None
+    rate_limit: dict[str, Any] | None = None
 
 
-def backoff_seconds(interval: float, failures: int, maximum: float) -> float:
-    """Interval doubled per consecutive failure, capped, with ±20 % jitter so that many
-    failing sources do not retry in lock-step."""
-    base = min(interval * (2 ** max(failures - 1, 0)), maximum)
-    return float(base * random.uniform(0.8, 1.2))
+def connector_for(src: Source, http: httpx.AsyncClient, settings: Settings) -> PollingSource:
+    """The connector of a stored source, its credentials decrypted in memory only."""
+    cls = get_source_class(src.kind)
+    backfill = timedelta(hours=settings.source_backfill_hours)
+    return cls(src.name, unseal(src.config, settings), http, backfill=backfill)
 
 
 class Listener:
@@ -68,30 +77,80 @@ class Listener:
         self.on_outcome = on_outcome
         self._write_lock = asyncio.Lock()
 
+    async def _store(self, src: Source, page: Page, outcome: PollOutcome) -> None:
+        items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
+        async with self._write_lock:
+            report = await asyncio.to_thread(
+                self.ingestor.ingest,
+                src.workspace_id,
+                items,
+                source_id=src.id,
+                cursor=page.cursor,
+            )
+        outcome.report.read += report.read
+        outcome.report.written.add(report.written)
+        outcome.report.note(report.problems)
+        # Connector-level notes (an entry without a link, a bad date) join item problems.
+        outcome.report.note(ItemProblem(src.name, p) for p in page.problems)
+        outcome.not_modified = page.not_modified
+
+    async def stream(self, src: Source) -> None:
+        """Run a streaming source until it gives up or is cancelled; every batch it yields is
+        stored with its cursor, and recorded in its health."""
+        try:
+            connector = connector_for(src, self.http, self.settings)
+            if not isinstance(connector, StreamingSource):
+                raise ConfigError(f"{src.kind} sources are not streams")
+            async for page in connector.stream(dict(src.cursor or {})):
+                outcome = PollOutcome(src.name, src.workspace_id, ok=True)
+                await self._store(src, page, outcome)
+                outcome.rate_limit = connector.rate_limit_state()
+                self._record_health(src, outcome, utcnow())
+                src.consecutive_failures = 0
+                if self.on_outcome is not None:
+                    self.on_outcome(outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, SourceError | ConfigError):
+                log.exception("stream %s failed unexpectedly", src.name)
+            outcome = PollOutcome(src.name, src.workspace_id, ok=False, error=str(exc))
+            self._record_health(src, outcome, utcnow())
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+
+    def _streams_to_start(self, running: dict[int, asyncio.Task[None]]) -> list[Source]:
+        """Enabled streams not running now: at once, unless one that failed is backing off."""
+        now = utcnow()
+        out = []
+        for src in self.repo.sources(None):
+            if not src.enabled or not self.is_stream(src):
+                continue
+            task = running.get(src.id)
+            if task is not None and not task.done():
+                continue
+            waiting = src.consecutive_failures and src.next_poll_at and src.next_poll_at > now
+            if not waiting:
+                out.append(src)
+        return out
+
+    def is_stream(self, src: Source) -> bool:
+        try:
+            return issubclass(get_source_class(src.kind), StreamingSource)
+        except ConfigError:
+            return False
+
     async def poll(self, src: Source) -> PollOutcome:
         """Poll one source now (all its waiting pages), store, and record its health."""
         outcome = PollOutcome(src.name, src.workspace_id, ok=False)
         now = utcnow()
         cursor: dict[str, Any] = dict(src.cursor or {})
+        connector: PollingSource | None = None
         try:
-            connector = get_source_class(src.kind)(src.name, src.config, self.http)
+            connector = connector_for(src, self.http, self.settings)
             for _ in range(MAX_PAGES_PER_POLL):
                 page = await connector.poll(cursor)
-                items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
-                async with self._write_lock:
-                    report = await asyncio.to_thread(
-                        self.ingestor.ingest,
-                        src.workspace_id,
-                        items,
-                        source_id=src.id,
-                        cursor=page.cursor,
-                    )
-                outcome.report.read += report.read
-                outcome.report.written.add(report.written)
-                outcome.report.note(report.problems)
-                # Connector-level notes (an entry without a link, a bad date) join item problems.
-                outcome.report.note(ItemProblem(src.name, p) for p in page.problems)
-                outcome.not_modified = page.not_modified
+                await self._store(src, page, outcome)
                 cursor = page.cursor
                 if not page.has_more:
                     break
@@ -110,6 +169,7 @@ class Listener:
             outcome.error = f"unexpected error: {type(exc).__name__}: {exc}"
         else:
             outcome.ok = True
+        outcome.rate_limit = connector.rate_limit_state() if connector is not None else None
         self._record_health(src, outcome, now)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
@@ -118,6 +178,8 @@ class Listener:
     def _record_health(self, src: Source, outcome: PollOutcome, now: datetime) -> None:
         interval = max(src.interval_s, self.settings.listen_min_interval)
         values: dict[str, Any] = {"last_poll_at": now}
+        if outcome.rate_limit is not None:
+            values["rate_limit"] = {**outcome.rate_limit, "at": now.isoformat()}
         if outcome.ok:
             values["consecutive_failures"] = 0
             outcome.next_poll_at = now + timedelta(seconds=interval)
@@ -151,16 +213,28 @@ class Listener:
         return list(await asyncio.gather(*(self.poll(s) for s in sources)))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll sources as they fall due until ``stop`` is set."""
-        while not stop.is_set():
-            due = self.due()
-            if due:
-                await asyncio.gather(*(self.poll(s) for s in due))
-            upcoming = [
-                s.next_poll_at for s in self.repo.sources(None) if s.enabled and s.next_poll_at
-            ]
-            wait = 5.0
-            if upcoming:
-                wait = min(wait, max((min(upcoming) - datetime.now(UTC)).total_seconds(), 0.2))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)
+        """Poll sources as they fall due, and keep every stream running (restarted after its
+        back-off when it gives up), until ``stop`` is set."""
+        streams: dict[int, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                due = self.due()
+                for src in self._streams_to_start(streams):
+                    streams[src.id] = asyncio.create_task(self.stream(src))
+                polled = [s for s in due if not self.is_stream(s)]
+                if polled:
+                    await asyncio.gather(*(self.poll(s) for s in polled))
+                upcoming = [
+                    s.next_poll_at
+                    for s in self.repo.sources(None)
+                    if s.enabled and s.next_poll_at and not self.is_stream(s)
+                ]
+                wait = 5.0
+                if upcoming:
+                    wait = min(wait, max((min(upcoming) - datetime.now(UTC)).total_seconds(), 0.2))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
+        finally:
+            for task in streams.values():
+                task.cancel()
+            await asyncio.gather(*streams.values(), return_exceptions=True)

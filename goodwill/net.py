@@ -41,6 +41,7 @@ __all__ = [
     "check_url",
     "make_client",
     "redact_url",
+    "vetted_addresses",
 ]
 
 MAX_REDIRECTS: Final = 5
@@ -338,6 +339,18 @@ def make_client(
         max_redirects=MAX_REDIRECTS,
         trust_env=False,
     )
+
+
+async def vetted_addresses(
+    client: httpx.AsyncClient, host: str, port: int, timeout: float | None = None
+) -> list[str]:
+    """The addresses of ``host`` that ``client``'s guard allows, for connections that are not
+    HTTP requests (a WebSocket): connect to one of these, never to the name, as the transport
+    does. Raises ``BlockedAddress`` when any address is refused, or the client has no guard."""
+    transport = client._transport  # the client's own transport, built by make_client
+    if not isinstance(transport, GuardedTransport):
+        raise BlockedAddress(host, host, "the client has no address guard")
+    return await transport.backend.resolve(host, port, timeout)
 
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")

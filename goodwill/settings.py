@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -91,6 +91,23 @@ class Settings(BaseSettings):
             "Sentiment model: `model` (the trained model shipped with Goodwill, more accurate) "
             "or `vader` (a lexicon, many times faster, weaker on social posts)."
         ),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet key that encrypts source credentials at rest. Empty: a key is created in "
+            "data_dir/secret.key on first use. Back it up apart from the database."
+        ),
+    )
+    source_backfill_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="How far back, in hours, a live source reaches on its first poll.",
+    )
+    source_unhealthy_after: int = Field(
+        default=5,
+        gt=0,
+        description="Consecutive failed polls after which a source is shown as unhealthy.",
     )
 
     def resolved_database_url(self) -> str:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpcore
 import pytest
 
-__all__ = ["FeedServer", "Reply", "loopback_only", "running_server"]
+__all__ = ["FeedServer", "Reply", "Request", "loopback_only", "running_server"]
 
 
 @dataclass
@@ -39,12 +40,47 @@ class Reply:
     gzip: bool = False
 
 
+@dataclass
+class Request:
+    """What a client sent, for API fakes that answer by query parameters."""
+
+    method: str
+    path: str  # without the query
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: FeedServer
 
+    def do_POST(self) -> None:
+        self.do_GET()
+
     def do_GET(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
         self.server.seen.append((self.path, dict(self.headers.items())))
-        reply = self.server.routes.get(self.path) or self.server.default
+        parts = urlsplit(self.path)
+        request = Request(
+            self.command,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            dict(self.headers.items()),
+            body,
+        )
+        self.server.requests.append(request)
+        reply = None
+        if self.server.queued:
+            reply = self.server.queued.pop(0)
+        if reply is None and self.server.handler is not None:
+            reply = self.server.handler(request)
+        if reply is None:
+            reply = self.server.routes.get(self.path) or self.server.default
         if reply.delay and self.server.stopping.wait(reply.delay):
             return
         if (reply.etag and self.headers.get("If-None-Match") == reply.etag) or (
@@ -88,6 +124,11 @@ class FeedServer(ThreadingHTTPServer):
         self.routes: dict[str, Reply] = {}
         self.default = Reply(b"not found", status=404)
         self.seen: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[Request] = []
+        # Answers given before anything else, one per request (faults: 429, 500 ...).
+        self.queued: list[Reply] = []
+        # Answers by request when set (API fakes); ``None`` falls back to the routes.
+        self.handler: Callable[[Request], Reply | None] | None = None
         self.stopping = threading.Event()
 
     @property

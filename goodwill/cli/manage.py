@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import typer
@@ -18,8 +19,10 @@ from goodwill.cli._context import (
 )
 from goodwill.domain import TopicKind
 from goodwill.query import QuerySyntaxError, parse
+from goodwill.settings import Settings
 from goodwill.sources import available_sources, get_source_class
-from goodwill.sources.base import ConfigError
+from goodwill.sources.base import ConfigError, PollingSource, SourceError
+from goodwill.sources.credentials import masked, seal
 from goodwill.store.repository import StoreError
 from goodwill.store.tables import Source
 
@@ -165,42 +168,96 @@ def topics_remove(name: str, workspace: WorkspaceOpt = None) -> None:
     console.print(f"Removed topic [bold]{name}[/]")
 
 
-def _health(src: Source) -> str:
+def _health(src: Source, settings: Settings) -> str:
     if not src.enabled:
         return "disabled"
     if src.last_poll_at is None:
         return "not polled yet"
+    if src.consecutive_failures >= settings.source_unhealthy_after:
+        return f"unhealthy ({src.consecutive_failures} failures in a row)"
     if src.consecutive_failures:
         return f"failing ({src.consecutive_failures}x)"
     return "ok"
 
 
-def _source_row(src: Source) -> dict[str, Any]:
+def _secret_fields(kind: str) -> frozenset[str]:
+    try:
+        return get_source_class(kind).secret_fields
+    except ConfigError:  # a plugin that is no longer installed: hide every sealed value
+        return frozenset()
+
+
+def _target(kind: str, config: dict[str, Any]) -> str:
+    try:
+        key = get_source_class(kind).target_key
+    except ConfigError:
+        key = "url"
+    return _shown(config.get(key))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def _source_row(src: Source, settings: Settings) -> dict[str, Any]:
+    shown = masked(src.config, _secret_fields(src.kind))
     return {
         "name": src.name,
         "kind": src.kind,
-        "target": src.config.get("url") or "",
+        "target": _target(src.kind, shown),
+        "config": shown,
         "interval_s": src.interval_s,
         "enabled": src.enabled,
-        "health": _health(src),
+        "health": _health(src, settings),
         "last_success_at": src.last_success_at,
         "last_error_at": src.last_error_at,
         "last_error": src.last_error,
         "next_poll_at": src.next_poll_at,
         "posts_total": src.posts_total,
         "last_problems": src.last_problems.get("items", []) if src.last_problems else [],
+        "rate_limit": src.rate_limit,
     }
+
+
+def _settings_from(pairs: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"{option} takes KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value
+    return out
 
 
 @sources_app.command("add")
 def sources_add(
-    kind: Annotated[str, typer.Argument(help="Source kind, e.g. rss.")],
-    url: Annotated[str, typer.Argument(help="The feed's URL (for rss).")],
+    kind: Annotated[str, typer.Argument(help="Source kind (see `goodwill sources kinds`).")],
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="What to listen to: the feed URL (rss), the search words (hn), the instance "
+            "(mastodon) ... see docs/sources/KIND.md."
+        ),
+    ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="A name (default: from the URL).")
+        str | None, typer.Option("--name", help="A name (default: from the target).")
     ] = None,
     interval: Annotated[
         float | None, typer.Option("--interval", help="Seconds between polls.")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="A setting of the source, KEY=VALUE (repeatable)."),
+    ] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="A credential: KEY asks for it without echoing it; KEY=VALUE takes it as "
+            "given. Stored encrypted, never shown back in full.",
+        ),
     ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
@@ -212,7 +269,17 @@ def sources_add(
         cls = get_source_class(kind)
     except (KeyError, ValueError) as exc:
         fail(str(exc).strip("'\""))
-    config: dict[str, Any] = {"url": url}
+    config: dict[str, Any] = _settings_from(setting or [], "--set")
+    if target is not None:
+        config[cls.target_key] = target
+    for item in secret or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            value = typer.prompt(f"{key}", hide_input=True)
+        if key not in cls.secret_fields:
+            known = ", ".join(sorted(cls.secret_fields)) or "none"
+            fail(f"{key!r} is not a credential of a {kind} source (credentials: {known})")
+        config[key] = value
     if interval is not None:
         config["interval"] = interval
     try:
@@ -224,18 +291,26 @@ def sources_add(
         fail(
             f"--interval must be at least {app.settings.listen_min_interval:g} seconds (politeness)"
         )
-    label = name or _name_from_url(url)
+    label = name or _default_name(cls, clean)
     try:
-        src = app.repo.add_source(ws.id, kind, label, clean, chosen)
-    except StoreError as exc:
+        stored = seal(clean, cls.secret_fields, app.settings)
+        src = app.repo.add_source(ws.id, kind, label, stored, chosen)
+    except (StoreError, ConfigError) as exc:
         fail(str(exc))
     if json:
-        print_json(_source_row(src))
+        print_json(_source_row(src, app.settings))
     else:
         console.print(
             f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. "
-            "Run `goodwill listen`."
+            f"Try it with `goodwill sources test {src.name}`, then run `goodwill listen`."
         )
+
+
+def _default_name(cls: type[PollingSource], config: dict[str, Any]) -> str:
+    value = _shown(config.get(cls.target_key)) or cls.kind
+    if cls.target_key == "url":
+        return _name_from_url(value)
+    return f"{cls.kind}: {value}"[:200]
 
 
 def _name_from_url(url: str) -> str:
@@ -250,7 +325,7 @@ def sources_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """List sources with their health."""
     app = App.open()
     ws = app.workspace(workspace)
-    rows = [_source_row(s) for s in app.repo.sources(ws.id)]
+    rows = [_source_row(s, app.settings) for s in app.repo.sources(ws.id)]
     if json:
         print_json(rows)
         return
@@ -277,7 +352,7 @@ def sources_status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> Non
     """Health of each source: last success, last error, what it could not read."""
     app = App.open()
     ws = app.workspace(workspace)
-    rows = [_source_row(s) for s in app.repo.sources(ws.id)]
+    rows = [_source_row(s, app.settings) for s in app.repo.sources(ws.id)]
     if json:
         print_json(rows)
         return
@@ -290,8 +365,113 @@ def sources_status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> Non
         )
         if r["last_error"]:
             console.print(f"  last error ({r['last_error_at']}): {r['last_error']}", markup=False)
+        if r["rate_limit"]:
+            rl = r["rate_limit"]
+            console.print(
+                f"  rate limit: {rl.get('remaining', '?')} of {rl.get('limit', '?')} left, "
+                f"resets {rl.get('reset_in_s', '?')} s after {rl.get('at', '?')}",
+                markup=False,
+            )
         for problem in r["last_problems"][:10]:
             console.print(f"  skipped: {problem}", markup=False)
+
+
+@sources_app.command("test")
+def sources_test(
+    name: str,
+    limit: Annotated[int, typer.Option("--limit", help="Posts to show.")] = 10,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Poll NAME once and show what it would bring in. Nothing is stored, the cursor stays."""
+    from goodwill.listen import connector_for
+    from goodwill.net import make_client
+    from goodwill.pipeline.normalise import PostError, parse_post
+
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        src = app.repo.source(ws.id, name)
+    except StoreError as exc:
+        fail(str(exc))
+
+    async def once() -> Any:
+        async with make_client(app.settings) as http:
+            connector = connector_for(src, http, app.settings)
+            return await connector.poll(dict(src.cursor or {}))
+
+    try:
+        page = asyncio.run(once())
+    except (SourceError, ConfigError) as exc:
+        fail(f"{name}: {exc}")
+    problems = list(page.problems)
+    good = []
+    for number, obj in enumerate(page.posts, start=1):
+        try:
+            good.append(parse_post(obj, max_chars=app.settings.max_post_chars))
+        except PostError as exc:
+            problems.append(f"item {number}: {exc}")
+    if json:
+        print_json(
+            {
+                "source": name,
+                "posts": [p.to_json() for p in good[:limit]],
+                "count": len(good),
+                "more_waiting": page.has_more,
+                "problems": problems,
+            }
+        )
+        return
+    more = " (more waiting)" if page.has_more else ""
+    console.print(f"[bold]{name}[/] would bring in {len(good)} posts{more}; nothing was stored.")
+    for post in good[:limit]:
+        who = post.author.handle or post.author.name or post.author.id if post.author else "?"
+        text = post.text if len(post.text) <= 100 else post.text[:99] + "…"
+        console.print(f"  {post.created_at:%Y-%m-%d %H:%M} {who}: {text}", markup=False)
+    for problem in problems[:20]:
+        console.print(f"  skipped: {problem}", markup=False)
+
+
+@sources_app.command("reply")
+def sources_reply(
+    name: Annotated[str, typer.Argument(help="The source the post came from.")],
+    post_id: Annotated[str, typer.Argument(help="The post's id, as stored.")],
+    text: Annotated[str, typer.Argument(help="The reply.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Reply to a post as the brand account, through the source that stored it; the reply is
+    stored too (as your own post)."""
+    from goodwill.ingest import Ingestor
+    from goodwill.listen import connector_for
+    from goodwill.net import make_client
+    from goodwill.sources.base import CanReply
+
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        src = app.repo.source(ws.id, name)
+    except StoreError as exc:
+        fail(str(exc))
+
+    async def send() -> dict[str, Any]:
+        async with make_client(app.settings) as http:
+            connector = connector_for(src, http, app.settings)
+            if not isinstance(connector, CanReply):
+                raise SourceError(f"{src.kind} sources cannot reply (see docs/sources/)")
+            return await connector.reply(post_id, text)
+
+    try:
+        posted = asyncio.run(send())
+    except (SourceError, ConfigError) as exc:
+        fail(f"the reply was not posted: {exc}")
+    report = Ingestor(app.repo, app.settings).ingest(
+        ws.id, [("the reply", posted)], source_id=src.id
+    )
+    if json:
+        print_json({"posted": posted, "stored": report.written.inserted == 1})
+    else:
+        console.print(f"Replied: {posted.get('url') or posted['id']}", markup=False)
 
 
 @sources_app.command("kinds")

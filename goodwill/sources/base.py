@@ -8,13 +8,22 @@ a crash between the two can neither lose nor duplicate anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
 
-__all__ = ["ConfigError", "Page", "PollingSource", "RateLimited", "SourceError"]
+__all__ = [
+    "CanReply",
+    "ConfigError",
+    "Page",
+    "PollingSource",
+    "RateLimited",
+    "SourceError",
+    "StreamingSource",
+]
 
 
 class SourceError(Exception):
@@ -54,11 +63,28 @@ class PollingSource(ABC):
 
     kind: ClassVar[str]
     default_interval: ClassVar[float] = 900.0
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """Settings that are credentials: encrypted at rest, masked when shown, never logged."""
+    target_key: ClassVar[str] = "url"
+    """The setting that `goodwill sources add KIND TARGET` fills from TARGET."""
 
-    def __init__(self, name: str, config: Mapping[str, Any], http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        http: httpx.AsyncClient,
+        *,
+        backfill: timedelta = timedelta(hours=24),
+    ) -> None:
         self.name = name
         self.config = self.validate_config(config)
         self.http = http
+        # How far back the first poll reaches (a source's own backfill_hours setting wins).
+        self.backfill = backfill
+
+    def rate_limit_state(self) -> dict[str, Any] | None:
+        """The provider's latest word on our budget (limit, remaining, reset_in_s), if any."""
+        return None
 
     @classmethod
     @abstractmethod
@@ -71,3 +97,30 @@ class PollingSource(ABC):
 
         Raise ``RateLimited`` or ``SourceError`` when the fetch as a whole failed.
         """
+
+
+class StreamingSource(PollingSource):
+    """A source the provider pushes to (a WebSocket, server-sent events).
+
+    ``stream`` yields pages for as long as it runs, reconnecting by itself when the connection
+    drops, each page with the cursor to store together with it; the listener runs it as a task
+    of its own. ``poll`` (inherited contract) reads what is waiting for a short while and
+    returns it as one page: `listen --once`, `sources test` and cron use it.
+    """
+
+    @abstractmethod
+    def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
+        """Pages from ``cursor`` on, until cancelled; ``SourceError`` when it gives up."""
+
+
+class CanReply(ABC):
+    """A connector that can answer a post on its network, as the brand account.
+
+    ``in_reply_to`` is the post's id as this connector stored it. The answer is the reply as a
+    post-format dict (``is_own`` true), ready to be stored like any other post. A connector must
+    never post twice for one call: it retries only what the provider makes idempotent.
+    """
+
+    @abstractmethod
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Post ``text`` as a reply; ``SourceError``/``RateLimited`` when it could not."""

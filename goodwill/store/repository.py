@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
+from goodwill.store.db import writer
 from goodwill.store.search import search_condition
 from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
 
@@ -208,7 +209,9 @@ class Repository:
         return src
 
     def update_source(self, workspace_id: int, source_id: int, **values: Any) -> None:
-        with self.session() as s, s.begin():
+        # A write transaction from the start (BEGIN IMMEDIATE on SQLite): read-then-write in a
+        # deferred one fails with "database is locked" when the ingest thread commits between.
+        with Session(writer(self.engine), expire_on_commit=False) as s, s.begin():
             src = s.scalar(
                 select(Source).where(Source.id == source_id, Source.workspace_id == workspace_id)
             )

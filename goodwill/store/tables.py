@@ -139,6 +139,8 @@ class Source(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     posts_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider's latest word on our request budget (migration 0002).
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
 
 
 class Post(Base):

@@ -1,0 +1,102 @@
+"""Source credentials encrypted at rest, and masked whenever they are shown.
+
+A connector names its secret settings in ``secret_fields``. Before a source's config is stored,
+``seal`` replaces each secret value with ``{"sealed": TOKEN}`` (Fernet: AES-128-CBC with an
+HMAC, so a tampered value is refused rather than misread); ``unseal`` reverses it in memory just
+before a poll; ``masked`` is what people see.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from goodwill.settings import Settings
+from goodwill.sources.base import ConfigError
+
+__all__ = ["KEY_FILE", "is_sealed", "key_for", "masked", "seal", "unseal"]
+
+KEY_FILE = "secret.key"
+_SEALED = "sealed"
+_MASK = "••••"
+
+
+def key_for(settings: Settings, *, create: bool = False) -> Fernet:
+    """The Fernet of ``settings.secret_key``, else of ``data_dir/secret.key`` (made if asked)."""
+    if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
+        raw = settings.secret_key.get_secret_value().strip().encode()
+        where = "GOODWILL_SECRET_KEY"
+    else:
+        path = Path(settings.data_dir) / KEY_FILE
+        if not path.exists():
+            if not create:
+                raise ConfigError(
+                    f"no key to read stored credentials: set GOODWILL_SECRET_KEY or restore {path}"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+        raw = path.read_bytes().strip()
+        where = str(path)
+    try:
+        return Fernet(raw)
+    except ValueError:
+        raise ConfigError(
+            f"the key in {where} is not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from None
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {_SEALED}
+
+
+def seal(
+    config: Mapping[str, Any], secret_fields: Collection[str], settings: Settings
+) -> dict[str, Any]:
+    """``config`` with every secret field encrypted (already sealed ones are kept)."""
+    out = dict(config)
+    todo = [k for k in secret_fields if out.get(k) not in (None, "") and not is_sealed(out[k])]
+    if not todo:
+        return out
+    fernet = key_for(settings, create=True)
+    for key in todo:
+        out[key] = {_SEALED: fernet.encrypt(str(out[key]).encode()).decode("ascii")}
+    return out
+
+
+def unseal(config: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """``config`` with every sealed value decrypted, or ``ConfigError`` naming the field."""
+    out = dict(config)
+    sealed = [k for k, v in out.items() if is_sealed(v)]
+    if not sealed:
+        return out
+    fernet = key_for(settings)
+    for key in sealed:
+        try:
+            out[key] = fernet.decrypt(str(out[key][_SEALED]).encode()).decode()
+        except (InvalidToken, ValueError):
+            raise ConfigError(
+                f"{key}: the stored credential cannot be decrypted with the current key "
+                "(was GOODWILL_SECRET_KEY changed?); add the source again"
+            ) from None
+    return out
+
+
+def masked(config: Mapping[str, Any], secret_fields: Collection[str]) -> dict[str, Any]:
+    """``config`` fit to show: secrets as ``••••`` plus at most their last four characters
+    (only for long ones, so short secrets give nothing away)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key not in secret_fields and not is_sealed(value):
+            out[key] = value
+        elif is_sealed(value) or value in (None, ""):
+            out[key] = _MASK if value not in (None, "") else value
+        else:
+            text = str(value)
+            out[key] = _MASK + (text[-4:] if len(text) >= 16 else "")
+    return out

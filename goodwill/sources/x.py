@@ -1,0 +1,241 @@
+"""X (Twitter) API v2: recent search and an account's mentions, with an app bearer token.
+
+Both endpoints answer newest first and page backwards with a token; ``since_id`` bounds them
+below. Each poll asks for everything after the stored ``since_id``, walks its pages, and
+returns it as one page whose cursor is the newest id of the first answer (``meta.newest_id``):
+a poll cut short is done again, and nothing at or below ``since_id`` can come back twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Final
+
+from goodwill.pipeline.sanitise import html_to_text
+from goodwill.sources.api import JsonApi
+from goodwill.sources.base import ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.config import (
+    backfill_since,
+    choice,
+    number,
+    optional_number,
+    optional_text,
+    reject_unknown,
+    required_text,
+    url,
+)
+from goodwill.sources.ratelimit import ResetStyle
+
+__all__ = ["API_URL", "XSource"]
+
+API_URL: Final = "https://api.x.com"
+MAX_PAGES: Final = 10
+TWEET_FIELDS: Final = (
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,"
+    "public_metrics,lang,entities,edit_history_tweet_ids"
+)
+USER_FIELDS: Final = "username,name,public_metrics,verified"
+RECENT_WINDOW: Final = timedelta(days=7) - timedelta(minutes=5)
+
+
+class XSource(PollingSource):
+    """X (Twitter) recent search or an account's mentions, through the v2 API."""
+
+    kind: ClassVar[str] = "x"
+    default_interval: ClassVar[float] = 900.0
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"bearer_token"})
+    target_key: ClassVar[str] = "query"
+
+    @classmethod
+    def validate_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        reject_unknown(
+            config,
+            cls.kind,
+            {
+                "query",
+                "timeline",
+                "user_id",
+                "bearer_token",
+                "interval",
+                "page_size",
+                "backfill_hours",
+                "api_url",
+            },
+        )
+        timeline = choice(config, "timeline", ("search", "mentions"), "search")
+        query = optional_text(config, "query", 512)
+        user_id = optional_text(config, "user_id", 32)
+        if timeline == "search" and not query:
+            raise ConfigError("query: required, an X search query such as brightloaf -is:retweet")
+        if user_id is not None and not user_id.isdigit():
+            raise ConfigError(f"user_id: {user_id!r} is not a numeric X user id")
+        if timeline == "mentions" and not user_id:
+            raise ConfigError("user_id: required for mentions, the brand account's numeric id")
+        return {
+            "query": query,
+            "timeline": timeline,
+            "user_id": user_id,
+            "bearer_token": required_text(
+                config, "bearer_token", "the app's bearer token (docs/sources/x.md)", 2000
+            ),
+            "interval": number(config, "interval", cls.default_interval, minimum=60),
+            "page_size": int(number(config, "page_size", 100, minimum=10, maximum=100)),
+            "backfill_hours": optional_number(config, "backfill_hours", maximum=7 * 24),
+            "api_url": url(config, "api_url", API_URL),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api = JsonApi(
+            self.http,
+            self.config["api_url"],
+            ResetStyle.X,
+            provider="X",
+            headers={"Authorization": f"Bearer {self.config['bearer_token']}"},
+        )
+
+    def rate_limit_state(self) -> dict[str, Any] | None:
+        return self.api.rate_limit
+
+    async def poll(self, cursor: Mapping[str, Any]) -> Page:
+        raw_since = cursor.get("since_id")
+        since_id = str(raw_since) if isinstance(raw_since, str) and raw_since.isdigit() else None
+        c = self.config
+        params: dict[str, Any] = {
+            "max_results": c["page_size"],
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        if c["timeline"] == "search":
+            path, page_param = "/2/tweets/search/recent", "next_token"
+            params["query"] = c["query"]
+        else:
+            path, page_param = f"/2/users/{c['user_id']}/mentions", "pagination_token"
+        if since_id:
+            params["since_id"] = since_id
+        else:
+            start = max(backfill_since(c, self.backfill), datetime.now(UTC) - RECENT_WINDOW)
+            params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        posts: list[dict[str, Any]] = []
+        problems: list[str] = []
+        newest = since_id
+        seen: set[str] = set()
+        token: str | None = None
+        for page_no in range(MAX_PAGES):
+            query = dict(params, **{page_param: token}) if token else params
+            body = await self.api.request("GET", path, params=query)
+            if not isinstance(body, Mapping):
+                raise SourceError(f"X answered {path} without a JSON object")
+            for error in body.get("errors") or []:
+                if isinstance(error, Mapping):
+                    problems.append(f"X reported: {error.get('detail') or error.get('title')}")
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise SourceError(f"X answered {path} with data that is not a list")
+            users = _users(body.get("includes"))
+            for number_, tweet in enumerate(data, start=1):
+                where = f"page {page_no + 1} tweet {number_}"
+                try:
+                    post = self._post(tweet, users)
+                except ValueError as exc:
+                    problems.append(f"{where}: {exc}; skipped")
+                    continue
+                if since_id is not None and not _newer(post["id"], since_id):
+                    continue  # a server that ignored since_id
+                if post["id"] in seen:
+                    continue
+                seen.add(post["id"])
+                if newest is None or _newer(post["id"], newest):
+                    newest = post["id"]
+                posts.append(post)
+            meta = body.get("meta") if isinstance(body.get("meta"), Mapping) else {}
+            token = meta.get("next_token") if isinstance(meta, Mapping) else None
+            if not isinstance(token, str) or not token or not data:
+                break
+        else:
+            problems.append(
+                f"more than {MAX_PAGES} pages were waiting; the oldest were not read "
+                "(poll more often)"
+            )
+        new_cursor = {"since_id": newest} if newest else dict(cursor)
+        return Page(posts=posts, cursor=new_cursor, problems=problems)
+
+    def _post(self, tweet: Any, users: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        if not isinstance(tweet, Mapping):
+            raise ValueError("not an object")
+        tweet_id = tweet.get("id")
+        if not isinstance(tweet_id, str) or not tweet_id.isdigit():
+            raise ValueError("no id")
+        created = tweet.get("created_at")
+        if not isinstance(created, str) or not created:
+            raise ValueError(f"{tweet_id}: no created_at")
+        try:
+            datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{tweet_id}: created_at {created[:40]!r} is not a date") from None
+        # X sends text with &amp; &lt; &gt; escaped: decoded once, any markup dropped.
+        raw_text = tweet.get("text")
+        text = html_to_text(raw_text) if isinstance(raw_text, str) else ""
+        if not text:
+            raise ValueError(f"{tweet_id}: no text")
+        author_id = tweet.get("author_id")
+        user = users.get(str(author_id)) if author_id else None
+        username = user.get("username") if user else None
+        post: dict[str, Any] = {
+            "id": tweet_id,
+            "source": self.kind,
+            "url": f"https://x.com/{username or 'i/web'}/status/{tweet_id}",
+            "text": text,
+            "created_at": created,
+            "x": dict(tweet),
+        }
+        if isinstance(author_id, str) and author_id:
+            profile: Mapping[str, Any] = user or {}
+            counts = profile.get("public_metrics")
+            followers = counts.get("followers_count") if isinstance(counts, Mapping) else None
+            name = profile.get("name")
+            post["author"] = {
+                "id": author_id,
+                "handle": f"@{username}" if isinstance(username, str) else None,
+                "name": name if isinstance(name, str) else None,
+                "followers": followers if isinstance(followers, int) and followers >= 0 else None,
+            }
+            post["is_own"] = author_id == self.config["user_id"]
+            if user:
+                post["x_author"] = dict(user)
+        for ref in tweet.get("referenced_tweets") or []:
+            if isinstance(ref, Mapping) and ref.get("type") == "replied_to" and ref.get("id"):
+                post["in_reply_to"] = str(ref["id"])
+        if isinstance(tweet.get("conversation_id"), str):
+            post["conversation_id"] = tweet["conversation_id"]
+        if isinstance(tweet.get("lang"), str) and tweet["lang"] not in ("und", "qme", "zxx"):
+            post["lang"] = tweet["lang"]
+        metrics = tweet.get("public_metrics")
+        if isinstance(metrics, Mapping):
+            post["metrics"] = {
+                k: v
+                for k, v in (
+                    ("likes", metrics.get("like_count")),
+                    ("shares", _sum(metrics.get("retweet_count"), metrics.get("quote_count"))),
+                    ("replies", metrics.get("reply_count")),
+                )
+                if isinstance(v, int) and v >= 0
+            }
+        return post
+
+
+def _sum(*values: Any) -> int | None:
+    numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return sum(numbers) if numbers else None
+
+
+def _users(includes: Any) -> dict[str, Mapping[str, Any]]:
+    if not isinstance(includes, Mapping) or not isinstance(includes.get("users"), list):
+        return {}
+    return {str(u["id"]): u for u in includes["users"] if isinstance(u, Mapping) and u.get("id")}
+
+
+def _newer(a: str, b: str) -> bool:
+    return (len(a), a) > (len(b), b)
