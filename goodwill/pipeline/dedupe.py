@@ -103,7 +103,15 @@ def _shingle_hashes(words: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndar
 def _signatures(shingles: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """MinHash signatures (posts × NUM_PERM, uint32) from flat shingle hashes."""
     with np.errstate(over="ignore"):
-        permuted = ((shingles[:, None] * _A[None, :] + _B[None, :]) % _MERSENNE) & _MAX_HASH
+        permuted = shingles[:, None] * _A[None, :]
+        permuted += _B[None, :]
+        # ``% _MERSENNE`` without a division: x mod (2**61 - 1) folds the high bits onto the low
+        # ones. Same values as before, bit for bit (stored signatures stay comparable).
+        high = permuted >> np.uint64(61)
+        permuted &= _MERSENNE
+        permuted += high
+        np.subtract(permuted, _MERSENNE, out=permuted, where=permuted >= _MERSENNE)
+        permuted &= _MAX_HASH
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint32)
 
