@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from typing import Annotated, Any
 
 import typer
@@ -302,7 +303,8 @@ def sources_add(
     else:
         console.print(
             f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. "
-            f"Try it with `goodwill sources test {src.name}`, then run `goodwill listen`."
+            f"Try it with `goodwill sources test {shlex.quote(src.name)}`, then run "
+            "`goodwill listen`."
         )
 
 
