@@ -50,7 +50,7 @@ def jetstream() -> Iterator[JetstreamServer]:
 
 
 def config(srv: JetstreamServer, **extra: Any) -> dict[str, Any]:
-    return {"url": srv.url(), "keywords": "brightloaf", "poll_seconds": 0.5, **extra}
+    return {"url": srv.url(), "keywords": "brightloaf", "poll_seconds": 2.0, **extra}
 
 
 def poll(cfg: dict[str, Any], cursor: dict[str, Any] | None = None, **kw: Any) -> Page:
