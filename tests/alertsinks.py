@@ -108,10 +108,12 @@ def _free_port() -> int:
 
 
 class SmtpReceiver:
-    def __init__(self) -> None:
+    def __init__(self, **smtp_options: Any) -> None:
         self.handler = _Collect()
         self.port = _free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, **smtp_options
+        )
 
     def start(self) -> SmtpReceiver:
         self.controller.start()

@@ -118,9 +118,11 @@ class DeliveryWorker:
         """Send everything due now (or only the deliveries ``only``), batch after batch."""
         results: list[Sent] = []
         lease = timedelta(seconds=self.settings.alerts_claim_seconds)
+        # Due as of the start: a failure rescheduled during this round waits for the next one.
+        start = utcnow()
         while True:
             claimed = await asyncio.to_thread(
-                self.store.claim_due, now=utcnow(), lease=lease, limit=self.batch, only=only
+                self.store.claim_due, now=start, lease=lease, limit=self.batch, only=only
             )
             if not claimed:
                 return results

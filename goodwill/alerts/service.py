@@ -204,8 +204,11 @@ class AlertService:
         ids = await asyncio.to_thread(self.make_test, workspace_id, name)
         return await self.worker(http).deliver_due(only=ids)
 
-    async def run(self, stop: asyncio.Event, http: httpx.AsyncClient) -> None:
-        """Deliver as deliveries appear and tick on schedule, until ``stop`` (embedded mode)."""
+    async def run(self, stop: asyncio.Event, http: httpx.AsyncClient, *, idle: float = 5.0) -> None:
+        """Deliver as deliveries appear and tick on schedule, until ``stop`` (embedded mode).
+
+        New deliveries wake the worker at once; ``idle`` is how often it looks anyway (for
+        retries falling due, and deliveries made by other processes)."""
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
 
@@ -213,7 +216,7 @@ class AlertService:
             loop.call_soon_threadsafe(wake.set)
 
         self.set_waker(waker)
-        delivering = asyncio.create_task(self.worker(http).run(stop, wake))
+        delivering = asyncio.create_task(self.worker(http).run(stop, wake, idle=idle))
         try:
             while not stop.is_set():
                 try:

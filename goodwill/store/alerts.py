@@ -541,7 +541,7 @@ class AlertStore:
                     select(AlertRule.id, AlertRule.name).where(
                         AlertRule.id.in_({e.rule_id for e in events.values()})
                     )
-                )
+                ).all()
             )
         return [
             Claimed(
