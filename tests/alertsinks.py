@@ -68,6 +68,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        ThreadingHTTPServer.request_queue_size = 128  # many deliveries arrive at once
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -326,3 +326,25 @@ def test_embedded_mode_delivers_as_posts_arrive(world: World, hook: WebhookRecei
     asyncio.run(go())
     assert arrived.is_set()
     assert [d.status for d in world.deliveries()] == ["sent"]
+
+
+def test_secrets_stay_out_of_logs_and_errors(
+    world: World, hook: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = hook.url.replace("/hook", "/services/T1/B2/sekrit-path")
+    view = world.alerts.add_rule(
+        world.ws, "chat", "mention", topic="brand", webhooks=[(url, "slack")]
+    )
+    secret = view.endpoints[0].secret or ""
+    world.ingest(post("Brightloaf"))
+    with caplog.at_level(logging.DEBUG):
+        [sent] = world.deliver(loopback=False)  # refused by the guard: an error to report
+    assert not sent.ok and "refusing to connect" in (sent.error or "")
+    row = world.deliveries()[0]
+    for text in (caplog.text, row.last_error or "", sent.error or "", sent.endpoint):
+        assert "sekrit-path" not in text
+        assert secret not in text
+    listed = world.alerts.rules(world.ws)[0].as_dict()
+    assert "sekrit-path" not in str(listed)
+    assert listed["endpoints"][0]["target"].startswith("http://127.0.0.1:")
+    assert "sekrit-path" in str(world.alerts.rules(world.ws)[0].as_dict(secrets=True))

@@ -22,11 +22,10 @@ from email.utils import make_msgid
 import httpx
 
 from goodwill.alerts.messages import render_html, render_text, slack_body, standard_body
-from goodwill.net import redact_url
 from goodwill.settings import Settings
 from goodwill.store.tables import AlertDelivery, AlertEndpoint, AlertEvent
 
-__all__ = ["Attempt", "check_email", "send_email", "send_webhook", "sign"]
+__all__ = ["Attempt", "check_email", "endpoint_label", "send_email", "send_webhook", "sign"]
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$|^[^@\s<>\"',;]+@localhost$")
 
@@ -38,6 +37,19 @@ class Attempt:
     error: str | None = None
     permanent: bool = False  # retrying cannot help (bad address, message refused)
     gone: bool = False  # HTTP 410: the endpoint asked to be removed
+
+
+def endpoint_label(kind: str, target: str) -> str:
+    """How an endpoint is named in messages and logs: chat webhook URLs carry their secret in
+    the path (Slack's ``/services/T…/B…/X…``), so only the scheme and host are shown."""
+    if kind == "email":
+        return target
+    try:
+        url = httpx.URL(target)
+    except httpx.InvalidURL:
+        return "webhook"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}/…"
 
 
 def check_email(address: str) -> str:
@@ -82,7 +94,8 @@ async def send_webhook(
         # Messages name the URL without its password; the signing secret is never in them.
         return Attempt(
             ok=False,
-            error=f"{redact_url(endpoint.target)}: {_short(str(exc)) or type(exc).__name__}",
+            error=f"{endpoint_label('webhook', endpoint.target)}: "
+            + (_short(str(exc)) or type(exc).__name__),
         )
     if 200 <= response.status_code < 300:
         return Attempt(ok=True, status=response.status_code)

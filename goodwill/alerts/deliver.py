@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from goodwill.alerts.channels import Attempt, send_email, send_webhook
+from goodwill.alerts.channels import Attempt, endpoint_label, send_email, send_webhook
 from goodwill.settings import Settings
 from goodwill.store.alerts import AlertStore, Claimed
 from goodwill.store.tables import utcnow
@@ -107,7 +107,7 @@ class DeliveryWorker:
         return Sent(
             c.delivery.id,
             c.delivery.message_id,
-            c.endpoint.target,
+            endpoint_label(c.endpoint.kind, c.endpoint.target),
             attempt.ok,
             attempt.status,
             attempt.error,

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from goodwill.alerts.channels import check_email
+from goodwill.alerts.channels import check_email, endpoint_label
 from goodwill.alerts.deliver import DeliveryWorker, Sent
 from goodwill.alerts.evaluate import Evaluation, evaluate_new_posts, evaluate_scheduled
 from goodwill.alerts.rules import RuleError, validate_rule
@@ -54,7 +54,8 @@ class RuleView:
             "endpoints": [
                 {
                     "kind": e.kind,
-                    "target": e.target,
+                    # Chat webhook URLs hold a secret in their path: shown with the secrets.
+                    "target": e.target if secrets else endpoint_label(e.kind, e.target),
                     "format": e.format,
                     "enabled": e.enabled,
                     "disabled_reason": e.disabled_reason,

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
+from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.feed import atom_feed
 from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
-from goodwill.net import make_client, redact_url
+from goodwill.net import make_client
 from goodwill.store.repository import StoreError
 
 __all__ = ["alerts_app"]
@@ -26,7 +27,7 @@ Multi = list[str] | None
 def _endpoint_text(view: RuleView) -> str:
     parts = []
     for e in view.endpoints:
-        where = e.target if e.kind == "email" else redact_url(e.target)
+        where = endpoint_label(e.kind, e.target)
         label = f"{e.kind}:{where}" + (f" ({e.format})" if e.kind == "webhook" else "")
         if not e.enabled:
             label += " [disabled]"
@@ -127,9 +128,7 @@ def alerts_add(
     console.print(f"Added alert rule [bold]{view.rule.name}[/] ({view.rule.kind}, {frequency})")
     for e in view.endpoints:
         if e.secret:
-            console.print(
-                f"  signing secret for {redact_url(e.target)}: {e.secret}", highlight=False
-            )
+            console.print(f"  {e.target}\n  signing secret: {e.secret}", highlight=False)
 
 
 @alerts_app.command("list")
@@ -166,7 +165,7 @@ def alerts_list(
         for v in views:
             for e in v.endpoints:
                 if e.secret:
-                    console.print(f"{v.rule.name}: {redact_url(e.target)} {e.secret}")
+                    console.print(f"{v.rule.name}: {e.target} {e.secret}", highlight=False)
 
 
 @alerts_app.command("remove")
@@ -202,7 +201,7 @@ def alerts_test(name: str, workspace: WorkspaceOpt = None, json: JsonOpt = False
         print_json(rows)
     else:
         for r in results:
-            where = redact_url(r.endpoint)
+            where = r.endpoint
             if r.ok:
                 console.print(f"[green]sent[/] to {where}", highlight=False)
             else:
@@ -228,9 +227,7 @@ def alerts_log(
             "rule": r.rule,
             "title": r.title,
             "channel": r.endpoint.kind,
-            "to": r.endpoint.target
-            if r.endpoint.kind == "email"
-            else redact_url(r.endpoint.target),
+            "to": endpoint_label(r.endpoint.kind, r.endpoint.target),
             "status": r.delivery.status,
             "attempts": r.delivery.attempts,
             "last_status": r.delivery.last_status,
