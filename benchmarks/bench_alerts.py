@@ -45,6 +45,12 @@ from goodwill.store.migrate import upgrade  # noqa: E402
 from goodwill.store.repository import Repository  # noqa: E402
 
 
+class _Server(ThreadingHTTPServer):
+    # A backlog of 5 (the default) resets connections when a page's alerts arrive together.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def receiver(port_out: Any, arrivals: Any) -> None:
     """The webhook receiver process: answers 204 and reports (post id, time read)."""
 
@@ -60,9 +66,7 @@ def receiver(port_out: Any, arrivals: Any) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    # A backlog of 5 (the default) resets connections when a page's alerts arrive together.
-    ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     port_out.put(server.server_address[1])
     server.serve_forever()
 

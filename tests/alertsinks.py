@@ -30,6 +30,11 @@ class Received:
     path: str
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many deliveries arrive at once; the default 5 resets some
+    daemon_threads = True
+
+
 @dataclass
 class WebhookReceiver:
     answer: Callable[[int, Received], int | None] = lambda n, r: 204
@@ -68,8 +73,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        ThreadingHTTPServer.request_queue_size = 128  # many deliveries arrive at once
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

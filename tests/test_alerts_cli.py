@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from goodwill.cli import app
 from goodwill.settings import get_settings
 from tests.alertsinks import WebhookReceiver
+from tests.feedserver import Reply, loopback_only, running_server
 
 runner = CliRunner()
 
@@ -117,3 +118,27 @@ def test_alerts_errors_are_precise(cli: Any, hook: WebhookReceiver) -> None:
     assert failed.exit_code == 1 and "HTTP 500" in failed.output and "will retry" in failed.output
     log = json.loads(cli("alerts", "log", "--json").stdout)
     assert log[0]["status"] == "pending" and log[0]["last_status"] == 500
+
+
+def test_listen_once_alerts_on_a_real_feed(
+    cli: Any, hook: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loopback_only(monkeypatch)
+    cli("workspaces", "add", "Brightloaf")
+    cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    cli("alerts", "add", "news", "--topic", "brand", "--webhook", hook.url)
+    with running_server() as server:
+        rss = (
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>b</title>'
+            b"<link>https://blog.example/</link><description>d</description>"
+            b"<item><title>Brightloaf opens a bakery</title><link>https://blog.example/1</link>"
+            b"<guid>https://blog.example/1</guid><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>"
+            b"</item></channel></rss>"
+        )
+        cli("sources", "add", "rss", server.serve("/feed.xml", Reply(rss)), "--name", "blog")
+        cli("listen", "--once", "--json")
+    [req] = hook.requests
+    body = json.loads(req.body)
+    assert body["type"] == "alert.mention"
+    assert "Brightloaf opens a bakery" in body["data"]["post"]["text"]
+    assert json.loads(cli("alerts", "log", "--json").stdout)[0]["status"] == "sent"

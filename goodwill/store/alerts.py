@@ -363,10 +363,13 @@ class AlertStore:
         """
         out = Recorded()
         with self.session(write=True) as s, s.begin():
+            # Locking the rule serialises evaluations of it across processes (PostgreSQL; on
+            # SQLite the write transaction already does): the key check below then sees the
+            # events another evaluation committed meanwhile.
             rule = s.scalar(
-                select(AlertRule).where(
-                    AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id
-                )
+                select(AlertRule)
+                .where(AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id)
+                .with_for_update()
             )
             if rule is None:
                 raise NotFound(f"no alert rule {rule_id} in this workspace")
@@ -455,10 +458,13 @@ class AlertStore:
         or ``None``), send it, and restart the digest period, in one transaction."""
         out = Recorded()
         with self.session(write=True) as s, s.begin():
+            # Locking the rule serialises evaluations of it across processes (PostgreSQL; on
+            # SQLite the write transaction already does): the key check below then sees the
+            # events another evaluation committed meanwhile.
             rule = s.scalar(
-                select(AlertRule).where(
-                    AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id
-                )
+                select(AlertRule)
+                .where(AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id)
+                .with_for_update()
             )
             if rule is None:
                 raise NotFound(f"no alert rule {rule_id} in this workspace")
