@@ -119,10 +119,14 @@ class Ingestor:
         repo: Repository,
         settings: Settings,
         analyzers: Sequence[Analyzer] | None = None,
+        after_batch: Sequence[Callable[[int, int], None]] = (),
     ) -> None:
-        """``analyzers``: the analysis hooks; ``None`` means those the settings ask for."""
+        """``analyzers``: the analysis hooks; ``None`` means those the settings ask for.
+        ``after_batch``: called with (workspace id, posts inserted) once each batch is stored
+        (the alerts hook); a hook must not raise."""
         self.repo = repo
         self.settings = settings
+        self.after_batch = list(after_batch)
         self.analyzers = default_analyzers(settings) if analyzers is None else analyzers
         self._index: TopicIndex | None = None
         self._version: object = None
@@ -192,6 +196,8 @@ class Ingestor:
             )
             wrote_cursor = wrote_cursor or last
             report.written.add(result)
+            for hook in self.after_batch:
+                hook(workspace_id, result.inserted)
             if on_batch is not None:
                 on_batch(report)
         if source_id is not None and not wrote_cursor:

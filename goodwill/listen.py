@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from goodwill.alerts import AlertService
 from goodwill.ingest import Ingestor, IngestReport
 from goodwill.pipeline.batch import ItemProblem
 from goodwill.settings import Settings
@@ -69,12 +70,15 @@ class Listener:
         http: httpx.AsyncClient,
         *,
         on_outcome: Callable[[PollOutcome], None] | None = None,
+        alerts: AlertService | None = None,
     ) -> None:
+        """``alerts``: deliver alerts and run their scheduled checks while listening."""
         self.repo = repo
         self.ingestor = ingestor
         self.settings = settings
         self.http = http
         self.on_outcome = on_outcome
+        self.alerts = alerts
         self._write_lock = asyncio.Lock()
 
     async def _store(self, src: Source, page: Page, outcome: PollOutcome) -> None:
@@ -210,11 +214,27 @@ class Listener:
     async def run_once(self) -> list[PollOutcome]:
         """Poll every enabled source once, whether due or not (for `listen --once` and cron)."""
         sources = [s for s in self.repo.sources(None) if s.enabled]
-        return list(await asyncio.gather(*(self.poll(s) for s in sources)))
+        outcomes = list(await asyncio.gather(*(self.poll(s) for s in sources)))
+        if self.alerts is not None:
+            await asyncio.to_thread(self.alerts.tick)
+            await self.alerts.worker(self.http).deliver_due()
+        return outcomes
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll sources as they fall due, and keep every stream running (restarted after its
-        back-off when it gives up), until ``stop`` is set."""
+        back-off when it gives up), until ``stop`` is set; alerts are delivered (and their
+        scheduled checks run) beside the polling."""
+        alerting = None
+        if self.alerts is not None:
+            alerting = asyncio.create_task(self.alerts.run(stop, self.http))
+        try:
+            await self._poll_until(stop)
+        finally:
+            if alerting is not None:
+                stop.set()
+                await alerting
+
+    async def _poll_until(self, stop: asyncio.Event) -> None:
         streams: dict[int, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():

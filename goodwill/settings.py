@@ -110,6 +110,49 @@ class Settings(BaseSettings):
         description="Consecutive failed polls after which a source is shown as unhealthy.",
     )
 
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server that sends alert emails. Empty: email alerts cannot be sent.",
+    )
+    smtp_port: int = Field(default=587, gt=0, lt=65536, description="Port of the SMTP server.")
+    smtp_user: str | None = Field(
+        default=None, description="SMTP login name. Empty: send without logging in."
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password (never printed or logged)."
+    )
+    smtp_from: str = Field(
+        default="goodwill@localhost", description="From address of alert emails."
+    )
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Upgrade the SMTP connection with STARTTLS before logging in and sending.",
+    )
+    alerts_tick_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often the listener checks scheduled alerts: digests, spikes and unanswered "
+            "questions."
+        ),
+    )
+    alerts_claim_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "How long a delivery worker owns a claimed alert delivery; if it dies, another "
+            "worker retries the delivery after this many seconds."
+        ),
+    )
+    alerts_retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Multiplies the retry schedule of failed alert deliveries (5 s, 5 min, 30 min, 2 h, "
+            "5 h, 10 h, 10 h, with jitter). Tests use a small value."
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

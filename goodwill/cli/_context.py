@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,9 +15,12 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from goodwill.alerts import AlertService
 from goodwill.analysis.engine import AnalysisUnavailable
 from goodwill.ingest import Ingestor
+from goodwill.net import make_client
 from goodwill.settings import Settings, get_settings
+from goodwill.store.alerts import AlertStore
 from goodwill.store.db import create_store_engine
 from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
@@ -80,12 +84,26 @@ class App:
             upgrade(engine)
         return Repository(engine)
 
+    @cached_property
+    def alerts(self) -> AlertService:
+        return AlertService(AlertStore(self.repo.engine), self.settings)
+
     def ingestor(self) -> Ingestor:
-        """The ingestor with the analysis the settings ask for (a clear error if unavailable)."""
+        """The ingestor with the analysis the settings ask for (a clear error if unavailable),
+        evaluating alert rules after each stored batch."""
         try:
-            return Ingestor(self.repo, self.settings)
+            return Ingestor(self.repo, self.settings, after_batch=[self.alerts.after_batch])
         except AnalysisUnavailable as exc:
             fail(str(exc))
+
+    def deliver_alerts(self) -> None:
+        """Send the alerts waiting now (after an import: no need to wait for the listener)."""
+
+        async def deliver() -> None:
+            async with make_client(self.settings) as http:
+                await self.alerts.worker(http).deliver_due()
+
+        asyncio.run(deliver())
 
     def workspace(self, name: str | None) -> Workspace:
         try:

@@ -85,6 +85,8 @@ def import_posts(
         )
     except FileFormatError as exc:
         fail(str(exc))
+    if report.written.inserted:
+        app.deliver_alerts()
     _print_report(report, json)
     if report.problem_count and report.read == report.problem_count:
         raise typer.Exit(1)

@@ -68,7 +68,9 @@ def listen(
                 if live is not None:
                     live.update(render())
 
-            listener = Listener(app.repo, ingestor, app.settings, http, on_outcome=seen)
+            listener = Listener(
+                app.repo, ingestor, app.settings, http, on_outcome=seen, alerts=app.alerts
+            )
             if once:
                 return await listener.run_once()
             stop = asyncio.Event()

@@ -32,6 +32,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AlertDelivery",
+    "AlertEndpoint",
+    "AlertEvent",
+    "AlertFeed",
+    "AlertRule",
+    "AlertRuleEndpoint",
     "Base",
     "Correction",
     "Mention",
@@ -264,4 +270,142 @@ class Correction(Base):
     old: Mapped[str | None] = mapped_column(String(64), default=None)
     new: Mapped[str] = mapped_column(String(64))
     who: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- alerts -------------------------------------------------------------------------------------
+# Rules say what to watch, endpoints where to tell; evaluating rules writes events, and each
+# (event, endpoint) pair is one row of the outbox (``alert_deliveries``) that the delivery worker
+# claims, sends and marks. Uniqueness constraints make evaluation and delivery idempotent.
+
+
+class AlertRule(Base):
+    """What to watch in a workspace (kind, topic, filters, parameters) and how often to tell.
+
+    ``last_post_id`` is the rule's watermark: posts with a higher id have not been evaluated
+    yet, so a crash between storing a batch and evaluating it only delays the alert.
+    """
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), default=None, index=True
+    )
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    frequency: Mapped[str] = mapped_column(String(16), default="now")
+    max_per_hour: Mapped[int] = mapped_column(Integer, default=20)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_post_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_digest_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_fired_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertEndpoint(Base):
+    """Where alerts go: an email address or a webhook URL (with its signing secret)."""
+
+    __tablename__ = "alert_endpoints"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "target", "format"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(2000))
+    format: Mapped[str] = mapped_column(String(16), default="standard")
+    secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertRuleEndpoint(Base):
+    __tablename__ = "alert_rule_endpoints"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_endpoints.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AlertEvent(Base):
+    """Something a rule found. ``key`` names it within the rule (``post:42``, ``spike:…``), so
+    evaluating the same posts twice finds the event there instead of making a second one.
+
+    ``held``: waiting for the rule's next digest (digest rules, and throttled events of
+    as-it-happens rules); ``digest_id`` is the digest event that carried it.
+    """
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "key"),
+        Index("ix_alert_events_workspace_created", "workspace_id", "created_at"),
+        Index("ix_alert_events_rule_held", "rule_id", "held"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), default=None
+    )
+    title: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_events.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """The outbox: one event for one endpoint. ``message_id`` is the stable ``webhook-id``.
+
+    ``status``: pending → sending (claimed until ``claimed_until``) → sent, or back to pending
+    with a later ``next_attempt_at``, or failed (attempts exhausted, endpoint gone).
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    claim_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertFeed(Base):
+    """The secret token of a workspace's Atom feed of alerts."""
+
+    __tablename__ = "alert_feeds"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

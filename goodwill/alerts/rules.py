@@ -1,0 +1,142 @@
+"""What a rule can watch, its filters and parameters, validated with precise messages.
+
+Kinds come in two families. *Post* rules (``mention``, ``author``) look at each new post as it
+is stored, right after its batch. *Scheduled* rules (``volume_spike``, ``negative_spike``,
+``unanswered``) look at the topic over time and run on the scheduler's tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
+from goodwill.store.tables import Post
+
+__all__ = [
+    "AUTHOR_SIGNALS",
+    "FREQUENCIES",
+    "KINDS",
+    "POST_KINDS",
+    "RuleError",
+    "RuleFilters",
+    "RuleParams",
+    "matches",
+    "validate_rule",
+]
+
+POST_KINDS: Final = ("mention", "author")
+SCHEDULED_KINDS: Final = ("volume_spike", "negative_spike", "unanswered")
+KINDS: Final = POST_KINDS + SCHEDULED_KINDS
+FREQUENCIES: Final = {"now": 3600.0, "hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0}
+"""Frequency → digest period in seconds. ``now`` sends as it happens; its period only paces
+the digest of events held back by throttling."""
+
+TOPIC_REQUIRED: Final = ("mention", "volume_spike", "negative_spike")
+
+
+class RuleError(ValueError):
+    """A rule that cannot be saved, with a message fit for the user."""
+
+
+def _influential(post: Post, filters: RuleFilters) -> bool:
+    return (post.author_followers or 0) >= (filters.min_followers or 0)
+
+
+AUTHOR_SIGNALS: dict[str, Callable[[Post, RuleFilters], bool]] = {"influential": _influential}
+"""How an ``author`` rule recognises who is speaking. The people feature registers
+``advocate`` and ``detractor`` here (a function of the post and the rule's filters)."""
+
+
+class RuleFilters(BaseModel):
+    """Which posts a post rule reports (every filter given must hold)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentiment: list[Literal["negative", "neutral", "positive"]] = Field(default_factory=list)
+    intent: list[Literal["question", "complaint", "praise", "suggestion", "purchase", "other"]] = (
+        Field(default_factory=list)
+    )
+    source: list[str] = Field(default_factory=list)
+    min_followers: int | None = Field(default=None, ge=0)
+    signal: str = "influential"
+
+
+class RuleParams(BaseModel):
+    """Parameters of scheduled rules; defaults suit an hourly series of a busy topic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: float = Field(default=3.0, gt=0, description="standard deviations above the mean")
+    window_hours: float = Field(default=7 * 24, gt=0, description="trailing baseline window")
+    bucket_minutes: float = Field(default=60, gt=0, description="width of one bucket")
+    min_volume: int = Field(default=10, ge=1, description="mentions needed in the bucket")
+    cooldown_hours: float = Field(default=6, ge=0, description="quiet time after a spike")
+    sla_hours: float = Field(default=4, gt=0, description="hours a question may wait")
+    lookback_hours: float = Field(
+        default=7 * 24, gt=0, description="questions older than SLA + this are not chased"
+    )
+
+    @model_validator(mode="after")
+    def _window_holds_buckets(self) -> RuleParams:
+        if self.window_hours * 60 < 2 * self.bucket_minutes:
+            raise ValueError("window_hours must hold at least two buckets")
+        return self
+
+
+def _messages(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "rule"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def validate_rule(
+    kind: str,
+    frequency: str,
+    topic_id: int | None,
+    filters: dict[str, Any],
+    params: dict[str, Any],
+) -> tuple[RuleFilters, RuleParams]:
+    if kind not in KINDS:
+        raise RuleError(f"unknown rule kind {kind!r} (use {', '.join(KINDS)})")
+    if frequency not in FREQUENCIES:
+        raise RuleError(f"unknown frequency {frequency!r} (use {', '.join(FREQUENCIES)})")
+    if kind in TOPIC_REQUIRED and topic_id is None:
+        raise RuleError(f"a {kind} rule needs a topic")
+    try:
+        f = RuleFilters.model_validate(filters)
+        p = RuleParams.model_validate(params)
+    except ValidationError as exc:
+        raise RuleError(_messages(exc)) from None
+    if kind == "author":
+        if f.signal not in AUTHOR_SIGNALS:
+            raise RuleError(
+                f"unknown author signal {f.signal!r} (known: {', '.join(AUTHOR_SIGNALS)})"
+            )
+        if f.signal == "influential" and f.min_followers is None:
+            raise RuleError("an author rule needs --min-followers (who counts as influential)")
+    assert set(SENTIMENT_LABELS) >= set(f.sentiment)
+    assert set(INTENT_LABELS) >= set(f.intent)
+    return f, p
+
+
+def _label(post: Post, field: str) -> str | None:
+    value = (post.analysis or {}).get(field)
+    return value.get("label") if isinstance(value, dict) else None
+
+
+def matches(kind: str, filters: RuleFilters, post: Post) -> bool:
+    """Whether a new post is reported by a post rule with these filters."""
+    if filters.sentiment and _label(post, "sentiment") not in filters.sentiment:
+        return False
+    if filters.intent and _label(post, "intent") not in filters.intent:
+        return False
+    if filters.source and post.source not in filters.source:
+        return False
+    if kind == "author":
+        return AUTHOR_SIGNALS[filters.signal](post, filters)
+    return filters.min_followers is None or (post.author_followers or 0) >= filters.min_followers

@@ -1,0 +1,309 @@
+"""`goodwill alerts`: rules, a test through the real channel, the delivery log, cron and feed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
+from goodwill.alerts.channels import endpoint_label
+from goodwill.alerts.feed import atom_feed
+from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.net import make_client
+from goodwill.store.repository import StoreError
+
+__all__ = ["alerts_app"]
+
+alerts_app = typer.Typer(
+    help="Alerts and digests: who hears what, when, and how.", no_args_is_help=True
+)
+
+Multi = list[str] | None
+
+
+def _endpoint_text(view: RuleView) -> str:
+    parts = []
+    for e in view.endpoints:
+        where = endpoint_label(e.kind, e.target)
+        label = f"{e.kind}:{where}" + (f" ({e.format})" if e.kind == "webhook" else "")
+        if not e.enabled:
+            label += " [disabled]"
+        parts.append(label)
+    return ", ".join(parts)
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Argument(help="A name for the rule, unique in the workspace.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help=f"What to watch: {', '.join(KINDS)}.")
+    ] = "mention",
+    topic: Annotated[str | None, typer.Option("--topic", help="Topic the rule watches.")] = None,
+    sentiment: Annotated[
+        Multi, typer.Option("--sentiment", help="Only posts with this sentiment (repeatable).")
+    ] = None,
+    intent: Annotated[
+        Multi, typer.Option("--intent", help="Only posts with this intent (repeatable).")
+    ] = None,
+    source: Annotated[
+        Multi, typer.Option("--source", help="Only posts from this source kind (repeatable).")
+    ] = None,
+    min_followers: Annotated[
+        int | None, typer.Option("--min-followers", help="Only authors with this many followers.")
+    ] = None,
+    k: Annotated[
+        float | None, typer.Option("--k", help="Spikes: standard deviations above the mean.")
+    ] = None,
+    window_hours: Annotated[
+        float | None, typer.Option("--window-hours", help="Spikes: trailing baseline window.")
+    ] = None,
+    bucket_minutes: Annotated[
+        float | None, typer.Option("--bucket-minutes", help="Spikes: width of one bucket.")
+    ] = None,
+    min_volume: Annotated[
+        int | None, typer.Option("--min-volume", help="Spikes: mentions needed in the bucket.")
+    ] = None,
+    cooldown_hours: Annotated[
+        float | None, typer.Option("--cooldown-hours", help="Spikes: quiet time after one.")
+    ] = None,
+    sla_hours: Annotated[
+        float | None, typer.Option("--sla-hours", help="Unanswered: hours a question may wait.")
+    ] = None,
+    frequency: Annotated[
+        str, typer.Option("--frequency", help=f"When to tell: {', '.join(FREQUENCIES)}.")
+    ] = "now",
+    max_per_hour: Annotated[
+        int, typer.Option("--max-per-hour", help="Throttle: more go into an hourly digest.")
+    ] = 20,
+    email: Annotated[Multi, typer.Option("--email", help="Send to this address.")] = None,
+    webhook: Annotated[Multi, typer.Option("--webhook", help="POST to this URL.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Webhook payload: standard or slack.")
+    ] = "standard",
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add an alert rule. Webhook secrets are printed once here (and by `list --secrets`)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    filters: dict[str, Any] = {
+        "sentiment": sentiment or [],
+        "intent": intent or [],
+        "source": source or [],
+        "min_followers": min_followers,
+    }
+    params = {
+        key: value
+        for key, value in {
+            "k": k,
+            "window_hours": window_hours,
+            "bucket_minutes": bucket_minutes,
+            "min_volume": min_volume,
+            "cooldown_hours": cooldown_hours,
+            "sla_hours": sla_hours,
+        }.items()
+        if value is not None
+    }
+    try:
+        view = app.alerts.add_rule(
+            ws.id,
+            name,
+            kind,
+            topic=topic,
+            filters={k_: v for k_, v in filters.items() if v not in (None, [])},
+            params=params,
+            frequency=frequency,
+            max_per_hour=max_per_hour,
+            emails=email or [],
+            webhooks=[(url, fmt) for url in webhook or []],
+        )
+    except (RuleError, StoreError) as exc:
+        fail(str(exc))
+    if json:
+        print_json(view.as_dict(secrets=True))
+        return
+    console.print(f"Added alert rule [bold]{view.rule.name}[/] ({view.rule.kind}, {frequency})")
+    for e in view.endpoints:
+        if e.secret:
+            console.print(f"  {e.target}\n  signing secret: {e.secret}", highlight=False)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    secrets: Annotated[
+        bool, typer.Option("--secrets", help="Show webhook signing secrets.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List the workspace's alert rules."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    views = app.alerts.rules(ws.id)
+    if json:
+        print_json([v.as_dict(secrets=secrets) for v in views])
+        return
+    table(
+        "Alert rules",
+        ["name", "kind", "topic", "frequency", "filters", "channels"],
+        [
+            [
+                v.rule.name,
+                v.rule.kind,
+                v.topic or "",
+                v.rule.frequency,
+                ", ".join(f"{k}={val}" for k, val in {**v.rule.filters, **v.rule.params}.items()),
+                _endpoint_text(v),
+            ]
+            for v in views
+        ],
+    )
+    if secrets:
+        for v in views:
+            for e in v.endpoints:
+                if e.secret:
+                    console.print(f"{v.rule.name}: {e.target} {e.secret}", highlight=False)
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: str, workspace: WorkspaceOpt = None) -> None:
+    """Remove an alert rule (its events and delivery log go with it)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        app.alerts.remove_rule(ws.id, name)
+    except StoreError as exc:
+        fail(str(exc))
+    console.print(f"Removed alert rule [bold]{name}[/]")
+
+
+@alerts_app.command("test")
+def alerts_test(name: str, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Send a test alert through the rule's real channels now, and say how each went."""
+    app = App.open()
+    ws = app.workspace(workspace)
+
+    async def send() -> Any:
+        async with make_client(app.settings) as http:
+            return await app.alerts.send_test(ws.id, name, http)
+
+    try:
+        results = asyncio.run(send())
+    except StoreError as exc:
+        fail(str(exc))
+    rows = [
+        {"endpoint": r.endpoint, "ok": r.ok, "status": r.status, "error": r.error} for r in results
+    ]
+    if json:
+        print_json(rows)
+    else:
+        for r in results:
+            where = r.endpoint
+            if r.ok:
+                console.print(f"[green]sent[/] to {where}", highlight=False)
+            else:
+                retry = "" if r.final else " (will retry)"
+                console.print(f"[red]failed[/] {where}: {r.error}{retry}", highlight=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@alerts_app.command("log")
+def alerts_log(
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent deliveries shown.")] = 50,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """The delivery log: each alert to each channel, with status, attempts and last error."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.delivery.message_id,
+            "rule": r.rule,
+            "title": r.title,
+            "channel": r.endpoint.kind,
+            "to": endpoint_label(r.endpoint.kind, r.endpoint.target),
+            "status": r.delivery.status,
+            "attempts": r.delivery.attempts,
+            "last_status": r.delivery.last_status,
+            "last_error": r.delivery.last_error,
+            "next_attempt_at": r.delivery.next_attempt_at
+            if r.delivery.status == "pending"
+            else None,
+            "sent_at": r.delivery.sent_at,
+            "created_at": r.delivery.created_at,
+        }
+        for r in app.alerts.log(ws.id, limit=limit, rule=rule)
+    ]
+    if json:
+        print_json(rows)
+        return
+    table(
+        "Alert deliveries",
+        ["created", "rule", "alert", "to", "status", "attempts", "last error"],
+        [
+            [
+                r["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["rule"],
+                r["title"],
+                r["to"],
+                r["status"],
+                r["attempts"],
+                r["last_error"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@alerts_app.command("run")
+def alerts_run(json: JsonOpt = False) -> None:
+    """Run the scheduled checks (digests, spikes, unanswered questions) and deliver what
+    waits, then exit: for cron when `goodwill listen` is not running."""
+    app = App.open()
+
+    async def run() -> Any:
+        result = await asyncio.to_thread(app.alerts.tick)
+        async with make_client(app.settings) as http:
+            return result, await app.alerts.worker(http).deliver_due()
+
+    result, sent = asyncio.run(run())
+    summary = {
+        "events": result.events,
+        "held_for_digest": result.held,
+        "sent": sum(1 for s in sent if s.ok),
+        "failed": sum(1 for s in sent if not s.ok),
+    }
+    if json:
+        print_json(summary)
+    else:
+        console.print(
+            f"{summary['events']} new alerts ({summary['held_for_digest']} held for digests); "
+            f"{summary['sent']} deliveries sent, {summary['failed']} failed"
+        )
+
+
+@alerts_app.command("feed")
+def alerts_feed(
+    url: Annotated[
+        bool, typer.Option("--url", help="Print the feed's secret path instead of the feed.")
+    ] = False,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Make a new secret path (the old one stops working).")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print the workspace's Atom feed of alerts, or (--url) its secret path on the web app."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    token = app.alerts.store.feed_token(ws.id, rotate=rotate)
+    path = f"/alerts/feed/{token}.atom"
+    if url or rotate:
+        typer.echo(path)
+        return
+    sys.stdout.buffer.write(atom_feed(app.alerts.store, ws.id, path, title=ws.name))
