@@ -6,9 +6,14 @@ Rules, not a learned model, because no labelled intent corpus of social posts is
 us and rules are easy to read, fix and extend; questions and complaints decide what enters the
 inbox, so the rules lean towards catching them (recall) over being sure (precision).
 
-The first matching rule wins, in this order: suggestion, purchase, complaint, question, praise,
-other. ``confidence`` grows with the number of cues found; it is a ranking aid, not a
-calibrated probability.
+The first matching rule wins, in this order: suggestion, purchase, praise, complaint, question,
+other. Strong complaint cues outweigh a question; weak ones (negations, waiting) count half,
+and an explicit "quick question" or "I was wondering" outweighs them. ``confidence`` grows with
+the number of cues found; it is a ranking aid, not a calibrated probability.
+
+Speed: the rules are compiled once into case-sensitive patterns whose alternatives are grouped
+by first character, run over case-folded text (``fold_case``); ``reference_rules`` is the
+plain case-insensitive form, which tests check gives the same labels.
 """
 
 from __future__ import annotations
@@ -228,6 +233,21 @@ _COMPLAINT = [
     r"\bwhat happened\b",
     r"\bhow come\b",
     r"\bwhy (?:is|are|does|do|did|can'?t|won'?t|would|am|was|has|have|the hell|on earth)\b",
+    # complaints phrased as questions: rhetorical, sarcastic, or about something already tried,
+    # missing or down (rules-2)
+    r"\bhow (?:do|can|could|does|did) (?:you|they|u) not\b",
+    r"\byou (?:guys )?call this\b",
+    r"\b(?:i|we|i've|we've|have|already) (?:already )?tried\b",
+    r"\bwas(?:n'?t| not) (?:sen[dt]|delivered|received|included)\b",
+    r"\bscratch(?:ed|ing)?\b",
+    r"\b(?:get|got|received) nothing\b",
+    r"\bwhen will (?:\w+ ){1,5}(?:be )?back\b",
+    r"\b(?:want|would like|need) (?:\w+ ){1,3}back\b",
+    r"\banyone else (?:getting|having|seeing|experiencing|facing|noticed?)\b",
+    r"\bam i the only one\b",
+    r"\bneeds? (?:to be )?fix(?:ed|ing)\b",
+    r"\bdon'?t (?:get|understand) why\b",
+    r"\bwhy (?:this|my|our)\b",
 ]
 _COMPLAINT_EMOJI = "[😡😠🤬😤😒🙄😩😫😭😢☹😞😑🤦]"
 _WEAK_COMPLAINT = _words(
@@ -236,16 +256,23 @@ _WEAK_COMPLAINT = _words(
     "hasn'?t", "unable to", "no longer", "refuses? to", "failed to", "keeps?", "still", "again",
     "waiting", "waited", "hours?", "days?", "weeks?", "months?", "late", "sad", "slow(?:er)?",
     "cant", "wont", "dont", "didnt", "doesnt", "isnt", "havent",
+    # rules-2
+    "minutes?", "instead of", "asap",
 )  # fmt: skip
+_WEAK_COMPLAINT.append("!!!")  # shouting
 
 _QUESTION_START = [
     r"^(?:how|what|when|where|why|who|which|whats|is|are|do|does|did|can|could|will|would|"
     r"should|shall|may|any|anyone|anybody|has|have)\b"
 ]
+# A question mark, but not "?!" nor "!?": those exclaim (rules-2).
+_QUESTION_MARK = [r"\?(?<!!\?)(?!!)"]
+# Asking in so many words: outweighs weak complaint cues ("quick question: can it never be
+# used again?"), not strong ones.
 _QUESTION = [
-    r"\?",
     *_words(
-        "i was wondering", "i wonder(?:ed)? if", "quick question", "a question",
+        "i was wondering", "i wonder(?:ed)? if", "a question",
+        "(?:quick|random|simple|small|silly|one|another|general) question",
         "is there (?:a|any) ?way", "can you tell me", "could you tell me",
         "please (?:tell|let) me know", "please advise", "i(?:'d| would) like to know",
         "want to know", "need to know", "how (?:do|can|to) (?:i|we|you)?",
@@ -355,6 +382,7 @@ class _Rules(NamedTuple):
     complaint: _Rule
     weak_complaint: _Rule
     question_start: _Rule
+    question_mark: _Rule
     question: _Rule
     praise: _Rule
     negated_praise: _Rule
@@ -366,6 +394,7 @@ _RULES = (
     (_COMPLAINT, _COMPLAINT_EMOJI),
     (_WEAK_COMPLAINT, None),
     (_QUESTION_START, None),
+    (_QUESTION_MARK, None),
     (_QUESTION, None),
     (_PRAISE, _PRAISE_EMOJI),
     (_NEGATED_PRAISE, None),
@@ -427,7 +456,8 @@ def classify_intent(text: str, rules: _Rules = _FAST) -> Prediction:
     body = rules.fold(raw)
     if n := rules.suggestion.count(body):
         return Prediction("suggestion", _confidence(n))
-    complaint = rules.complaint.count(body) + 0.5 * rules.weak_complaint.count(body)
+    strong = rules.complaint.count(body)
+    complaint = strong + 0.5 * rules.weak_complaint.count(body)
     if complaint < 1 and (n := rules.purchase.count(body)):
         return Prediction("purchase", _confidence(n))
     praise = rules.praise.count(body)
@@ -435,9 +465,13 @@ def classify_intent(text: str, rules: _Rules = _FAST) -> Prediction:
         praise = 0
     if praise and praise >= complaint:
         return Prediction("praise", _confidence(praise))
-    if complaint >= 1:
+    asked = rules.question.count(body)
+    if strong >= 1 or (complaint >= 1 and not asked):
         return Prediction("complaint", _confidence(round(complaint)))
-    question = rules.question.count(body) + (1 if rules.question_start.phrases.match(body) else 0)
+    marks = rules.question_mark.count(body)
+    # "What a day!", "WHAT IN THE WORLD?!": a question word that opens an exclamation
+    opens = rules.question_start.phrases.match(body) and (marks or "!" not in body)
+    question = asked + marks + (1 if opens else 0)
     if complaint and not question:
         return Prediction("complaint", _confidence(round(complaint)))
     if question:
