@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,8 @@ class CharGramIndex:
             raise ValueError("vocabulary n-grams longer than 8 characters")
         self._code = np.zeros(sys.maxunicode + 1, dtype=np.uint8)
         self._code[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1)
-        # per length: the n-grams' keys, sorted, and their columns
+        # per length, the n-grams' keys, sorted, and their columns; two-character n-grams
+        # (the most looked up) straight from a 64k table
         self._keys: dict[int, npt.NDArray[np.uint64]] = {}
         self._cols: dict[int, npt.NDArray[np.int64]] = {}
         for n in range(2, self.longest + 1):
@@ -52,7 +54,6 @@ class CharGramIndex:
                 keys |= codes[:, j] << np.uint64(_BITS * j)
             order = np.argsort(keys)
             self._keys[n], self._cols[n] = keys[order], cols[order]
-        # two-character n-grams, the most looked up, straight from a 64k table
         self._pairs = np.full(1 << (2 * _BITS), -1, dtype=np.int64)
         self._pairs[self._keys[2].astype(np.intp)] = self._cols[2]
 
@@ -62,42 +63,47 @@ class CharGramIndex:
 
     def counts(self, token_lists: Sequence[Sequence[str]]) -> Any:
         """A ``scipy.sparse`` CSR matrix (rows × vocabulary): each row's n-gram counts."""
-        ids: dict[str, int] = {}
-        occurrences = [ids.setdefault(t, len(ids)) for tokens in token_lists for t in tokens]
-        distinct = list(ids)
-        codes = self._codes(_SEPARATOR.join(f" {t} " for t in distinct))
-        token_of = np.repeat(np.arange(len(distinct)), [len(t) + 3 for t in distinct])
-        keys = codes.copy()
-        valid = codes > 0
-        tokens: list[npt.NDArray[np.int64]] = []
-        cols: list[npt.NDArray[np.int64]] = []
+        flat = list(chain.from_iterable(token_lists))
+        distinct = list(dict.fromkeys(flat))
+        number = dict(zip(distinct, range(len(distinct)), strict=True))
+        per_row = sparse.csr_matrix(
+            (
+                np.ones(len(flat)),
+                np.fromiter(map(number.__getitem__, flat), np.int64, len(flat)),
+                np.concatenate([[0], np.cumsum(list(map(len, token_lists)), dtype=np.int64)]),
+            ),
+            shape=(len(token_lists), len(distinct)),
+        )
+        # " tok1 \0 tok2 \0 tok3 ": the padded tokens, NUL between them
+        codes = self._codes(f" {f' {_SEPARATOR} '.join(distinct)} " if distinct else "")
+        size = len(codes)
+        lengths = np.fromiter(map(len, distinct), np.int64, len(distinct)) + 3
+        token_of = np.repeat(np.arange(len(distinct)), lengths)[:size]
+        # (position, length - 2) → the window's column or -1: read position-major, the hits
+        # come token by token, ready for a CSR matrix without sorting
+        widths = self.longest - 1
+        found = np.full((size, widths), -1, dtype=np.int64)
+        keys, ok = codes.copy(), codes > 0
         for n in range(2, self.longest + 1):
-            # windows of n characters starting at each position: extend those of n - 1
             last = codes[n - 1 :]
             keys = keys[:-1] | (last << np.uint64(_BITS * (n - 1)))
-            valid = valid[:-1] & (last > 0)
-            at = np.flatnonzero(valid)
+            ok = ok[:-1] & (last > 0)
+            at = np.flatnonzero(ok)
             if n == 2:
-                col = self._pairs[keys[at].astype(np.intp)]
-                hit = col >= 0
-                tokens.append(token_of[at[hit]])
-                cols.append(col[hit])
+                found[at, 0] = self._pairs[keys[at].astype(np.intp)]
                 continue
             table = self._keys[n]
-            found = np.searchsorted(table, keys[at])
-            found[found == len(table)] = 0
-            hit = table[found] == keys[at]
-            tokens.append(token_of[at[hit]])
-            cols.append(self._cols[n][found[hit]])
-        token_cols = np.concatenate(cols)
+            where = np.searchsorted(table, keys[at])
+            where[where == len(table)] = 0
+            hit = table[where] == keys[at]
+            found[at[hit], n - 2] = self._cols[n][where[hit]]
+        flat_found = found.ravel()
+        hits = np.flatnonzero(flat_found >= 0)
+        hit_tokens = token_of[hits // widths]
+        indptr = np.zeros(len(distinct) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(hit_tokens, minlength=len(distinct)), out=indptr[1:])
         per_token = sparse.csr_matrix(
-            (np.ones(len(token_cols)), (np.concatenate(tokens), token_cols)),
+            (np.ones(len(hits)), flat_found[hits], indptr),
             shape=(len(distinct), self.size),
-        )
-        indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
-        np.cumsum([len(tokens) for tokens in token_lists], out=indptr[1:])
-        per_row = sparse.csr_matrix(
-            (np.ones(len(occurrences)), np.array(occurrences, dtype=np.int64), indptr),
-            shape=(len(token_lists), len(distinct)),
         )
         return per_row @ per_token
