@@ -109,6 +109,15 @@ def test_grouped_alternation_finds_the_same_matches(
         assert grouped.findall(text) == plain.findall(text), (grouped.pattern, text)
 
 
+def test_every_rule_is_written_so_that_it_can_be_grouped() -> None:
+    """An alternative that does not start with a plain character (``\\b(?:a|b) c``) makes its
+    whole rule fall back to a slow flat alternation: write one alternative per head."""
+    for alternatives, _ in intent._RULES:
+        if len(alternatives) > 1:
+            for alt in alternatives:
+                assert intent._HEAD.match(alt), alt
+
+
 def test_rules_must_be_written_lowercase(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(intent, "_RULES", ((["\\bWhy\\b"], None),))
     with pytest.raises(ValueError, match="lowercase"):

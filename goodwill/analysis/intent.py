@@ -237,12 +237,12 @@ _COMPLAINT = [
     # missing or down (rules-2)
     r"\bhow (?:do|can|could|does|did) (?:you|they|u) not\b",
     r"\byou (?:guys )?call this\b",
-    r"\b(?:i|we|i've|we've|have|already) (?:already )?tried\b",
+    *_each(["i", "we", "i've", "we've", "have", "already"], r" (?:already )?tried\b"),
     r"\bwas(?:n'?t| not) (?:sen[dt]|delivered|received|included)\b",
     r"\bscratch(?:ed|ing)?\b",
-    r"\b(?:get|got|received) nothing\b",
+    *_each(["get", "got", "received"], r" nothing\b"),
     r"\bwhen will (?:\w+ ){1,5}(?:be )?back\b",
-    r"\b(?:want|would like|need) (?:\w+ ){1,3}back\b",
+    *_each(["want", "would like", "need"], r" (?:\w+ ){1,3}back\b"),
     r"\banyone else (?:getting|having|seeing|experiencing|facing|noticed?)\b",
     r"\bam i the only one\b",
     r"\bneeds? (?:to be )?fix(?:ed|ing)\b",
@@ -272,7 +272,8 @@ _QUESTION_MARK = [r"\?(?<!!\?)(?!!)"]
 _QUESTION = [
     *_words(
         "i was wondering", "i wonder(?:ed)? if", "a question",
-        "(?:quick|random|simple|small|silly|one|another|general) question",
+        "quick question", "random question", "simple question", "small question",
+        "silly question", "one question", "another question", "general question",
         "is there (?:a|any) ?way", "can you tell me", "could you tell me",
         "please (?:tell|let) me know", "please advise", "i(?:'d| would) like to know",
         "want to know", "need to know", "how (?:do|can|to) (?:i|we|you)?",
