@@ -56,6 +56,15 @@ def test_vader_confidence_follows_the_compound_score() -> None:
         ),
         ("@Dropbox how do I upgrade to Plus for my team?", "purchase"),
         ("@Delta Yes, GEX8LD", "other"),
+        # complaints phrased as questions, and questions with weak complaint words (rules-2)
+        ("@AdobeCare anyone else getting this flicker since the last update?", "complaint"),
+        ("@united 50 minutes on the tarmac. How do you not have a gate?!", "complaint"),
+        ("@Spotify when will offline mode be back? I pay for this", "complaint"),
+        (
+            "@AppleSupport quick question: can a closed iCloud address never be used again?",
+            "question",
+        ),
+        ("@Tesco WHAT IN THE WORLD?!", "other"),
         ("@AppleSupport", "other"),
     ],
 )

@@ -29,7 +29,7 @@ __all__ = [
 
 SENTIMENT_MODES = ("model", "vader")
 _MODEL_MODULE = "goodwill.analysis.sentiment_model"
-MODEL_VERSIONS = {"intent": "rules-1", "risk": "tfidf-lr-1"}
+MODEL_VERSIONS = {"intent": "rules-2", "risk": "tfidf-lr-1"}
 
 
 class AnalysisUnavailable(RuntimeError):

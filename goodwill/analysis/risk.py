@@ -15,11 +15,18 @@ from functools import lru_cache
 from importlib.resources import as_file, files
 from typing import Any
 
+import numpy as np
+
 from goodwill.analysis._linear_text import LinearTextModel
 
 __all__ = ["RiskModel", "RiskScores"]
 
 HEADS = ("offensive", "hate")
+_FLAGS = {
+    (o, h): tuple(head for head, on in zip(HEADS, (o, h), strict=True) if on)
+    for o in (False, True)
+    for h in (False, True)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +58,14 @@ class RiskModel:
 
     def predict(self, texts: Sequence[str]) -> list[RiskScores]:
         probs = self._model.probabilities(texts)
-        at = self._model.thresholds
+        flagged = (probs >= np.asarray(self._model.thresholds)).tolist()
         return [
             RiskScores(
-                round(float(row[0]), 3),
-                round(float(row[1]), 3),
-                tuple(h for h, p, t in zip(HEADS, row, at, strict=True) if p >= t),
+                round(offensive, 3),
+                round(hate, 3),
+                _FLAGS[is_offensive, is_hate],
             )
-            for row in probs
+            for (offensive, hate), (is_offensive, is_hate) in zip(
+                probs.tolist(), flagged, strict=True
+            )
         ]

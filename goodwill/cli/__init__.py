@@ -6,7 +6,8 @@ import typer
 
 from goodwill import __version__
 from goodwill.cli.alerts import alerts_app
-from goodwill.cli.analysis import analysis_app
+from goodwill.cli.analysis import analysis_app, reanalyze
+from goodwill.cli.analyze_posts import analyze
 from goodwill.cli.data import export_posts, import_posts, mentions_app, query_app
 from goodwill.cli.manage import sources_app, topics_app, workspaces_app
 from goodwill.cli.run import demo, listen, serve
@@ -27,6 +28,8 @@ app.add_typer(mentions_app, name="mentions")
 app.add_typer(query_app, name="query")
 app.add_typer(analysis_app, name="analysis")
 app.add_typer(alerts_app, name="alerts")
+app.command()(analyze)
+app.command()(reanalyze)
 app.command("import")(import_posts)
 app.command("export")(export_posts)
 app.command()(listen)

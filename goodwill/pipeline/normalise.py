@@ -16,7 +16,14 @@ from typing import Any
 
 from goodwill.domain import Author, Metrics, Post
 
-__all__ = ["KNOWN_FIELDS", "PostError", "clean_text", "parse_datetime", "parse_post"]
+__all__ = [
+    "KNOWN_FIELDS",
+    "PostError",
+    "clean_text",
+    "parse_datetime",
+    "parse_post",
+    "parse_text_item",
+]
 
 KNOWN_FIELDS = frozenset(
     {
@@ -182,6 +189,30 @@ def _author(value: Any) -> Author | None:
     return Author(id=author_id, handle=handle, name=name, followers=followers)
 
 
+def _lang(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _LANG_RE.match(value.strip().lower()):
+        raise PostError("lang", f"expected a language code like 'en' or 'pt-br', got {value!r}")
+    return value.strip().lower()
+
+
+def parse_text_item(obj: Any, *, max_chars: int = 20_000) -> tuple[str, str, str | None]:
+    """``(id, text, lang)`` of a post-format object or a bare ``{"id", "text"}``: what analysis
+    needs, checked and cleaned as ``parse_post`` does (other fields are not looked at)."""
+    if not isinstance(obj, Mapping):
+        raise PostError("post", f"expected a JSON object, got {_kind(obj)}")
+    post_id = _ident(obj, "id", required=True)
+    raw_text = obj.get("text")
+    if not isinstance(raw_text, str):
+        raise PostError("text", f"expected a string, got {_kind(raw_text)}")
+    text, _ = clean_text(raw_text, max_chars)
+    if not text:
+        raise PostError("text", "is empty")
+    assert post_id is not None
+    return post_id, text, _lang(obj.get("lang"))
+
+
 def parse_post(
     obj: Any,
     *,
@@ -203,13 +234,7 @@ def parse_post(
     if not text:
         raise PostError("text", "is empty")
     created_at = parse_datetime(obj.get("created_at"), assume_tz=assume_tz)
-    lang = obj.get("lang")
-    if lang is not None and lang != "":
-        if not isinstance(lang, str) or not _LANG_RE.match(lang.strip().lower()):
-            raise PostError("lang", f"expected a language code like 'en' or 'pt-br', got {lang!r}")
-        lang = lang.strip().lower()
-    else:
-        lang = None
+    lang = _lang(obj.get("lang"))
     metrics_obj = obj.get("metrics") or {}
     if not isinstance(metrics_obj, Mapping):
         raise PostError("metrics", f"expected an object, got {_kind(metrics_obj)}")

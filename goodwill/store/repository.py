@@ -7,16 +7,17 @@ write their own ``select`` against user tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, Table, bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
+from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
 from goodwill.store.search import search_condition
 from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
@@ -349,6 +350,40 @@ class Repository:
     def topic_names(self, workspace_id: int) -> dict[int, str]:
         return {t.id: t.name for t in self.topics(workspace_id)}
 
+    # -- re-analysis ---------------------------------------------------------------------------
+    def analysis_page(
+        self, workspace_id: int, *, after_id: int, limit: int
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """``(post id, text, analysis)`` of the workspace's posts with an id above
+        ``after_id``, in id order: one page of a walk that can stop and resume anywhere."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Post.id, Post.text, Post.analysis)
+                .where(Post.workspace_id == workspace_id, Post.id > after_id)
+                .order_by(Post.id)
+                .limit(limit)
+            )
+            return [(row.id, row.text, row.analysis or {}) for row in rows]
+
+    def write_analysis(self, workspace_id: int, analyses: Mapping[int, dict[str, Any]]) -> None:
+        """Store the models' new analysis of these posts, in one transaction, with users'
+        corrections laid on top (``store.corrections``). Posts of other workspaces are left
+        alone."""
+        if not analyses:
+            return
+        posts = cast(Table, Post.__table__)
+        with self.engine.begin() as conn:
+            latest = latest_corrections(conn, workspace_id, list(analyses))
+            conn.execute(
+                update(posts)
+                .where(posts.c.id == bindparam("_id"), posts.c.workspace_id == workspace_id)
+                .values(analysis=bindparam("_analysis")),
+                [
+                    {"_id": post_id, "_analysis": corrected(analysis, latest.get(post_id, {}))}
+                    for post_id, analysis in analyses.items()
+                ],
+            )
+
     # -- corrections --------------------------------------------------------------------------
     def correct_label(
         self, workspace_id: int, post_id: int, field: str, new: str, *, who: str
@@ -369,17 +404,9 @@ class Repository:
             )
             if post is None:
                 raise NotFound(f"no post {post_id} in this workspace")
-            analysis = dict(post.analysis or {})
-            before = analysis.get(field)
+            before = (post.analysis or {}).get(field)
             old = before.get("label") if isinstance(before, dict) else None
-            model_label = before.get("model_label", old) if isinstance(before, dict) else None
-            analysis[field] = {
-                "label": new,
-                "confidence": 1.0,
-                "corrected": True,
-                "model_label": model_label,
-            }
-            post.analysis = analysis
+            post.analysis = corrected(post.analysis or {}, {field: new})
             correction = Correction(
                 workspace_id=workspace_id, post_id=post_id, field=field, old=old, new=new, who=who
             )

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from goodwill.pipeline.batch import ProcessedPost
 from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
+from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
 from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
@@ -78,6 +79,41 @@ def _one_of(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnEleme
         ColumnElement[bool],
         column == any_(bindparam(None, list(values), type_=ARRAY(column.type))),
     )
+
+
+_UPDATED = [
+    "url",
+    "text",
+    "created_at",
+    "lang",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "author_followers",
+    "in_reply_to",
+    "conversation_id",
+    "likes",
+    "shares",
+    "replies",
+    "is_own",
+    "extra",
+    "content_hash",
+    "dedupe_key",
+    "minhash",
+    "updated_at",
+]
+"""What an edit of a stored post rewrites (and ``analysis`` when the post was analysed)."""
+_NOT_UPDATED = frozenset(
+    {
+        "workspace_id",
+        "source",
+        "external_id",
+        "source_id",
+        "analysis",
+        "duplicate_of",
+        "ingested_at",
+    }
+)
 
 
 def _row(
@@ -365,56 +401,38 @@ def _write(
     result.inserted = len(new)
 
     if changed:
-        conn.execute(
-            update(Post)
-            .where(P.id == bindparam("_id"))
-            .values(
-                {
-                    name: bindparam(name)
-                    for name in (
-                        "url",
-                        "text",
-                        "created_at",
-                        "lang",
-                        "author_id",
-                        "author_handle",
-                        "author_name",
-                        "author_followers",
-                        "in_reply_to",
-                        "conversation_id",
-                        "likes",
-                        "shares",
-                        "replies",
-                        "is_own",
-                        "extra",
-                        "content_hash",
-                        "dedupe_key",
-                        "minhash",
-                        "updated_at",
-                    )
-                }
-            ),
-            [
+        # An edited post is analysed again (its text changed); users' corrections are laid over
+        # the new labels. Without analysis (switched off) the stored one is left as it was.
+        latest = latest_corrections(
+            conn, workspace_id, [post_id for post_id, item in changed if item.analysis]
+        )
+        for with_analysis in (True, False):
+            params = [
                 {
                     "_id": post_id,
                     **{
                         k: v
                         for k, v in _row(item, workspace_id, source_id, now).items()
-                        if k
-                        not in {
-                            "workspace_id",
-                            "source",
-                            "external_id",
-                            "source_id",
-                            "analysis",
-                            "duplicate_of",
-                            "ingested_at",
-                        }
+                        if k not in _NOT_UPDATED
                     },
+                    **(
+                        {"analysis": corrected(item.analysis, latest.get(post_id, {}))}
+                        if with_analysis
+                        else {}
+                    ),
                 }
                 for post_id, item in changed
-            ],
-        )
+                if bool(item.analysis) == with_analysis
+            ]
+            if not params:
+                continue
+            columns = [*_UPDATED, "analysis"] if with_analysis else _UPDATED
+            conn.execute(
+                update(Post)
+                .where(P.id == bindparam("_id"))
+                .values({name: bindparam(name) for name in columns}),
+                params,
+            )
         changed_ids = [post_id for post_id, _ in changed]
         conn.execute(delete(Mention).where(_one_of(conn, Mention.post_id, changed_ids)))
         for post_id, item in changed:
