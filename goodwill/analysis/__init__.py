@@ -1,0 +1,1 @@
+"""Understanding posts: sentiment, intent, risk and language, run offline."""
