@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_matcher.py", "bench_ingest.py", "bench_analysis.py", "bench_alerts.py"]
+BENCHMARKS = [
+    "bench_matcher.py",
+    "bench_ingest.py",
+    "bench_analysis.py",
+    "bench_sentiment.py",
+    "bench_alerts.py",
+]
 
 
 def main() -> int:

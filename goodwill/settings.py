@@ -86,10 +86,11 @@ class Settings(BaseSettings):
         ),
     )
     sentiment: Literal["model", "vader"] = Field(
-        default="vader",
+        default="model",
         description=(
-            "Sentiment model: `model` (the trained model shipped with Goodwill, more accurate) "
-            "or `vader` (a lexicon, many times faster, weaker on social posts)."
+            "Sentiment model: `model` (the trained model shipped with Goodwill: 0.70 macro "
+            "recall on TweetEval, about 150 posts/s per core) or `vader` (a lexicon: about "
+            "7,000 posts/s, 0.60 macro recall, weaker on social posts), for very large imports."
         ),
     )
     secret_key: SecretStr | None = Field(

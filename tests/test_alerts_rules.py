@@ -278,7 +278,12 @@ def test_daily_digest_groups_with_counts_and_top_mentions(world: World) -> None:
         [
             post("Brightloaf is great", t, author={"handle": "@a", "followers": 50}),
             post("Brightloaf is awful", t, author={"handle": "@b", "followers": 90_000}),
-            post("Brightloaf, meh", t, source="bluesky", author={"handle": "@c", "followers": 1}),
+            post(
+                "Brightloaf is open until 6 today",
+                t,
+                source="bluesky",
+                author={"handle": "@c", "followers": 1},
+            ),
         ]
     )
     assert len(world.events("daily", held=True)) == 3

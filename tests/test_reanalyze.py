@@ -71,7 +71,7 @@ def test_stale_posts_are_rescored_and_corrections_still_win(
     assert stored["2"].analysis["intent"]["label"] == "complaint"  # written over, still corrected
     assert stored["2"].analysis["intent"]["model_label"] == "other"
 
-    analyzer = TextAnalyzer("vader")
+    analyzer = TextAnalyzer(settings.sentiment)  # the mode the posts were stored with
     seen = []
     report = reanalyse(
         repo, ws_id, analyzer, batch_size=2, on_batch=lambda r: seen.append(r.scanned)
