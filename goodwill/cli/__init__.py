@@ -8,6 +8,7 @@ from goodwill import __version__
 from goodwill.cli.data import export_posts, import_posts, mentions_app, query_app
 from goodwill.cli.manage import sources_app, topics_app, workspaces_app
 from goodwill.cli.run import demo, listen, serve
+from goodwill.cli.users import users_app
 
 __all__ = ["app", "main"]
 
@@ -23,6 +24,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(sources_app, name="sources")
 app.add_typer(mentions_app, name="mentions")
 app.add_typer(query_app, name="query")
+app.add_typer(users_app, name="users")
 app.command("import")(import_posts)
 app.command("export")(export_posts)
 app.command()(listen)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from goodwill.settings import Settings, get_settings
+from goodwill.store.accounts import Accounts
 from goodwill.store.db import create_store_engine
 from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
@@ -77,6 +78,10 @@ class App:
         if current_revision(engine) != head_revision():
             upgrade(engine)
         return Repository(engine)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.repo.engine)
 
     def workspace(self, name: str | None) -> Workspace:
         try:

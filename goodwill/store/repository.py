@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from goodwill.domain import TopicKind
 from goodwill.store.search import search_condition
-from goodwill.store.tables import Mention, Post, Source, Topic, Workspace
+from goodwill.store.tables import Mention, Post, SentimentCorrection, Source, Topic, Workspace
 
 __all__ = [
     "MentionFilter",
@@ -26,6 +26,7 @@ __all__ = [
     "NotFound",
     "Repository",
     "StoreError",
+    "effective_sentiment",
 ]
 
 
@@ -47,6 +48,9 @@ class MentionFilter:
     until: datetime | None = None
     own: bool | None = None
     include_duplicates: bool = False
+    sentiment: str | None = None
+    """negative, neutral or positive: a person's correction when there is one, else the model's."""
+    intent: str | None = None
 
 
 @dataclass(slots=True)
@@ -142,7 +146,7 @@ class Repository:
             raise NotFound(f"no topic named {name!r} in this workspace")
         return topic
 
-    def update_topic(self, workspace_id: int, name: str, **changes: Any) -> Topic:
+    def update_topic(self, workspace_id: int, name: str, /, **changes: Any) -> Topic:
         topic = self.topic(workspace_id, name)
         with self.session() as s, s.begin():
             s.add(topic)
@@ -244,7 +248,25 @@ class Repository:
             conds.append(Post.created_at < f.until)
         if f.own is not None:
             conds.append(Post.is_own.is_(f.own))
+        if f.sentiment:
+            conds.append(effective_sentiment() == f.sentiment)
+        if f.intent:
+            # ``analysis.intent`` is a label, or {label, confidence} like sentiment.
+            intent = func.coalesce(
+                Post.analysis[("intent", "label")].as_string(),
+                Post.analysis[("intent",)].as_string(),
+            )
+            conds.append(intent == f.intent)
         return conds
+
+    def post(self, workspace_id: int, post_id: int) -> Post:
+        with self.session() as s:
+            post = s.scalar(
+                select(Post).where(Post.id == post_id, Post.workspace_id == workspace_id)
+            )
+        if post is None:
+            raise NotFound(f"no post {post_id} in this workspace")
+        return post
 
     def mentions(
         self,
@@ -329,6 +351,30 @@ class Repository:
                 )
         return {"mentions": volume, "unique": shown, "topics": per_topic}
 
+    def post_topics(self, workspace_id: int, post_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Post id → the ids of the topics it matched (posts of other workspaces: none)."""
+        out: dict[int, list[int]] = {}
+        with self.session() as s:
+            for post_id, topic_id in s.execute(
+                select(Mention.post_id, Mention.topic_id)
+                .where(Mention.workspace_id == workspace_id, Mention.post_id.in_(list(post_ids)))
+                .order_by(Mention.topic_id)
+            ):
+                out.setdefault(post_id, []).append(topic_id)
+        return out
+
+    def recent_posts(self, workspace_id: int, limit: int) -> list[Post]:
+        """The newest originals, matched or not: what a topic being edited is previewed on."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Post)
+                    .where(Post.workspace_id == workspace_id, Post.duplicate_of.is_(None))
+                    .order_by(Post.created_at.desc(), Post.id.desc())
+                    .limit(limit)
+                )
+            )
+
     def post_count(self, workspace_id: int) -> int:
         with self.session() as s:
             return int(
@@ -340,6 +386,18 @@ class Repository:
 
     def topic_names(self, workspace_id: int) -> dict[int, str]:
         return {t.id: t.name for t in self.topics(workspace_id)}
+
+
+def effective_sentiment() -> Any:
+    """The label a post is shown with: the latest correction, else the model's label."""
+    corrected = (
+        select(SentimentCorrection.label)
+        .where(SentimentCorrection.post_id == Post.id)
+        .order_by(SentimentCorrection.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(corrected, Post.analysis[("sentiment", "label")].as_string())
 
 
 def _asdict(f: MentionFilter) -> dict[str, Any]:

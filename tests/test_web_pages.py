@@ -1,0 +1,141 @@
+"""Every page renders on the demo world, and what users do on them works end to end."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from goodwill.demo import BRAND, TOPICS, demo_posts
+from goodwill.domain import TopicKind
+from goodwill.ingest import Ingestor
+from goodwill.settings import Settings
+from goodwill.store.repository import Repository
+from tests.webclient import csrf, logged_in, make_user
+
+
+@pytest.fixture
+def demo(repo: Repository, settings: Settings) -> tuple[TestClient, int]:
+    ws = repo.add_workspace(BRAND["workspace"], default=True)
+    for t in TOPICS:
+        repo.add_topic(ws.id, t["name"], TopicKind(t["kind"]), t["query"])
+    Ingestor(repo, settings).ingest(ws.id, [(str(i), p) for i, p in enumerate(demo_posts())])
+    make_user(repo, "owner@example.com", owner=True)
+    return logged_in(repo, settings, "owner@example.com"), ws.id
+
+
+def test_every_page_renders(demo: tuple[TestClient, int]) -> None:
+    client, ws = demo
+    topic = client.get(f"/api/workspaces/{ws}/topics").json()[0]["id"]
+    for path in (
+        "/",
+        f"/w/{ws}/dashboard",
+        f"/w/{ws}/dashboard?days=7",
+        f"/w/{ws}/mentions",
+        f"/w/{ws}/mentions?sentiment=negative&own=exclude&since=2020-01-01",
+        f"/w/{ws}/topics",
+        f"/w/{ws}/topics/new",
+        f"/w/{ws}/topics/{topic}",
+        f"/w/{ws}/sources",
+        f"/w/{ws}/settings",
+        "/account",
+        "/setup",
+        f"/w/{ws}/setup/competitors",
+        f"/w/{ws}/setup/industry",
+        f"/w/{ws}/setup/sources",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert "<html" in page.text
+    dash = client.get(f"/w/{ws}/dashboard").text
+    assert "Share of voice" in dash and "Crumbly &amp; Co" in dash
+
+
+def test_stream_pages_with_a_keyset_cursor(demo: tuple[TestClient, int]) -> None:
+    client, ws = demo
+    first = client.get(f"/w/{ws}/mentions").text
+    ids = re.findall(r'id="m-(\d+)"', first)
+    assert len(ids) == 50
+    more = re.search(r'class="more" href="\?([^"]+)"', first)
+    assert more
+    second = client.get(f"/w/{ws}/mentions?" + more.group(1).replace("&amp;", "&")).text
+    ids2 = re.findall(r'id="m-(\d+)"', second)
+    assert ids2 and not set(ids) & set(ids2)
+
+
+def test_correct_a_sentiment_and_export_it(demo: tuple[TestClient, int]) -> None:
+    client, ws = demo
+    api = client.get(f"/api/workspaces/{ws}/mentions?limit=1").json()["items"][0]
+    token = csrf(client)
+    answer = client.post(
+        f"/w/{ws}/mentions/{api['id']}/sentiment",
+        data={"label": "negative"},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert answer.status_code == 200
+    assert "negative ✓" in answer.text
+    again = client.get(f"/api/workspaces/{ws}/mentions/{api['id']}").json()
+    assert again["sentiment"] == {
+        "label": "negative",
+        "corrected": True,
+        "model_label": None,
+        "confidence": None,
+        "intent": None,
+    }
+    filtered = client.get(f"/api/workspaces/{ws}/mentions", params={"sentiment": "negative"})
+    assert [m["id"] for m in filtered.json()["items"]] == [api["id"]]
+    exported = client.get(f"/w/{ws}/corrections.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert f"{api['id']},negative" in exported.text
+    assert client.get(f"/api/workspaces/{ws}/corrections").json()["items"][0]["label"] == "negative"
+    bad = client.post(
+        f"/w/{ws}/mentions/{api['id']}/sentiment",
+        data={"label": "furious"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert bad.status_code == 422
+
+
+def test_topic_editor_marks_errors_and_previews(demo: tuple[TestClient, int]) -> None:
+    client, ws = demo
+    token = csrf(client)
+    bad = client.post(
+        f"/w/{ws}/preview", data={"query": "sourdough AND (late"}, headers={"X-CSRF-Token": token}
+    )
+    assert 'class="at"' in bad.text and "Column" in bad.text
+    good = client.post(
+        f"/w/{ws}/preview", data={"query": "sourdough"}, headers={"X-CSRF-Token": token}
+    )
+    matched = int(re.search(r'class="matched">(\d+)<', good.text).group(1))
+    assert matched > 0 and good.text.count('<li class="mention">') == min(matched, 20)
+    created = client.post(
+        f"/w/{ws}/topics/new",
+        data={"name": "Rye", "kind": "campaign", "query": "rye", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    assert "Rye" in client.get(f"/w/{ws}/topics").text
+    refused = client.post(
+        f"/w/{ws}/topics/new",
+        data={"name": "Broken", "kind": "brand", "query": "a NEAR/ b", "csrf_token": token},
+    )
+    assert refused.status_code == 422 and "Column" in refused.text
+    check = client.post(
+        f"/api/workspaces/{ws}/query/check",
+        json={"query": '"open'},
+        headers={"X-CSRF-Token": token},
+    )
+    assert check.json()["valid"] is False and check.json()["column"] >= 1
+
+
+def test_dashboard_api_counts_what_the_stream_shows(demo: tuple[TestClient, int]) -> None:
+    client, ws = demo
+    data = client.get(f"/api/workspaces/{ws}/dashboard", params={"days": 90}).json()
+    per_topic = {v["topic"]: sum(v["by_day"].values()) for v in data["volume"]}
+    counts = client.get(f"/w/{ws}/topics").text
+    for name, n in per_topic.items():
+        assert n > 0
+        assert f"{n} mentions" in counts, name
+    assert abs(sum(t["share"] for t in data["share_of_voice"]) - 1) < 0.01
+    assert data["top_people"] and data["top_people"][0]["posts"] >= data["top_people"][-1]["posts"]
