@@ -139,3 +139,30 @@ def test_dashboard_api_counts_what_the_stream_shows(demo: tuple[TestClient, int]
         assert f"{n} mentions" in counts, name
     assert abs(sum(t["share"] for t in data["share_of_voice"]) - 1) < 0.01
     assert data["top_people"] and data["top_people"][0]["posts"] >= data["top_people"][-1]["posts"]
+
+
+def test_analysis_is_shown_when_present_and_absent_is_fine(
+    demo: tuple[TestClient, int], repo: Repository
+) -> None:
+    """``posts.analysis`` is filled by the analysis step: show it when there, degrade when not."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from goodwill.store.tables import Post
+
+    client, ws = demo
+    items = client.get(f"/api/workspaces/{ws}/mentions?limit=2").json()["items"]
+    analysed, bare = items[0]["id"], items[1]["id"]
+    analysis = {"sentiment": {"label": "positive", "confidence": 0.87}, "intent": "praise"}
+    with Session(repo.engine) as s, s.begin():
+        s.execute(update(Post).where(Post.id == analysed).values(analysis=analysis))
+    html = client.get(f"/w/{ws}/mentions").text
+    block = html.split(f'id="sent-{analysed}"')[1].split("</div>")[0]
+    assert "positive · 87%" in block and '<span class="intent">praise</span>' in block
+    assert "no sentiment" in html.split(f'id="sent-{bare}"')[1].split("</div>")[0]
+    only = client.get(f"/api/workspaces/{ws}/mentions", params={"intent": "praise"}).json()
+    assert [m["id"] for m in only["items"]] == [analysed]
+    assert only["items"][0]["sentiment"]["confidence"] == 0.87
+    dash = client.get(f"/api/workspaces/{ws}/dashboard").json()
+    positive = next(s for s in dash["sentiment"] if s["label"] == "positive")
+    assert sum(positive["by_day"].values()) == 1

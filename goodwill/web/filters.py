@@ -32,6 +32,15 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         raise HTTPException(400, "bad page cursor") from None
 
 
+def _day(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be a date like 2026-11-22") from None
+
+
 class StreamParams:
     """The stream's filters, as query parameters (one definition for the page and the API)."""
 
@@ -47,8 +56,12 @@ class StreamParams:
         ] = "",
         intent: Annotated[str, Query(max_length=32, description="An intent label.")] = "",
         lang: Annotated[str, Query(max_length=16, description="Language code, e.g. en.")] = "",
-        since: Annotated[date | None, Query(description="First day (UTC), inclusive.")] = None,
-        until: Annotated[date | None, Query(description="Last day (UTC), inclusive.")] = None,
+        since: Annotated[
+            str, Query(max_length=10, description="First day (UTC), inclusive: YYYY-MM-DD.")
+        ] = "",
+        until: Annotated[
+            str, Query(max_length=10, description="Last day (UTC), inclusive: YYYY-MM-DD.")
+        ] = "",
         own: Annotated[
             str, Query(pattern="^(|only|exclude)$", description="only, or exclude, our own posts.")
         ] = "",
@@ -62,8 +75,9 @@ class StreamParams:
         self.sentiment = sentiment
         self.intent = intent
         self.lang = lang
-        self.since = since
-        self.until = until
+        # Plain text, so an empty date field of a submitted form means "no limit".
+        self.since = _day(since, "since")
+        self.until = _day(until, "until")
         self.own = own
         self.cursor = cursor
 
