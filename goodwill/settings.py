@@ -109,6 +109,14 @@ class Settings(BaseSettings):
         gt=0,
         description="The sliding window, in minutes, that failed logins count in.",
     )
+    figures_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How old, in seconds, the dashboard's figures and the per-topic counts may get before "
+            "they are recomputed in the background (0: always recompute, slow on big stores)."
+        ),
+    )
     live_poll_seconds: float = Field(
         default=2.0,
         gt=0,

@@ -16,7 +16,31 @@ from sqlalchemy.orm import Session
 from goodwill.store.repository import effective_sentiment
 from goodwill.store.tables import Mention, Post, Source, Topic, utcnow
 
-__all__ = ["Dashboard", "dashboard"]
+__all__ = ["Dashboard", "dashboard", "mention_counts"]
+
+
+def mention_counts(engine: Engine, workspace_id: int) -> dict[str, Any]:
+    """Posts in any topic, and mentions per topic name (reposts included, as volume): the same
+    figures as ``Repository.count_mentions`` without filters, from the mentions index alone."""
+    with Session(engine) as s:
+        names = dict(
+            s.execute(select(Topic.id, Topic.name).where(Topic.workspace_id == workspace_id)).all()
+        )
+        per_topic = {
+            names[tid]: int(n)
+            for tid, n in s.execute(
+                select(Mention.topic_id, func.count())
+                .where(Mention.workspace_id == workspace_id)
+                .group_by(Mention.topic_id)
+            )
+            if tid in names
+        }
+        total = s.scalar(
+            select(func.count(func.distinct(Mention.post_id))).where(
+                Mention.workspace_id == workspace_id
+            )
+        )
+    return {"mentions": int(total or 0), "topics": per_topic}
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from goodwill.store.corrections import Corrections
 from goodwill.store.repository import Repository
 from goodwill.web import auth
 from goodwill.web.api import router as api_router
+from goodwill.web.cache import StaleCache
 from goodwill.web.deps import LoginRequired, WebContext, ctx, make_templates, render
 from goodwill.web.pages import router as pages_router
 from goodwill.web.security import CsrfMiddleware, SecurityHeaders
@@ -49,6 +50,7 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
         corrections=Corrections(repo.engine),
         settings=settings,
         templates=make_templates(),
+        figures=StaleCache(settings.figures_cache_seconds),
     )
     # Order: the last added runs first; headers wrap everything, CSRF runs before the routes.
     app.add_middleware(

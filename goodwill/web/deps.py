@@ -21,8 +21,10 @@ from markupsafe import Markup
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
 from goodwill.store.corrections import Corrections
+from goodwill.store.dashboard import dashboard, mention_counts
 from goodwill.store.repository import Repository
 from goodwill.store.tables import User, Workspace
+from goodwill.web.cache import Cached, StaleCache
 from goodwill.web.security import SESSION_COOKIE, csrf_token
 
 __all__ = [
@@ -49,6 +51,21 @@ class WebContext:
     corrections: Corrections
     settings: Settings
     templates: Jinja2Templates
+    figures: StaleCache
+
+    def counts(self, workspace_id: int) -> dict[str, Any]:
+        """Per-topic mention counts for the sidebar and the topics page (cached)."""
+        return dict(
+            self.figures.get(
+                (workspace_id, "counts"), lambda: mention_counts(self.repo.engine, workspace_id)
+            ).value
+        )
+
+    def dashboard(self, workspace_id: int, days: int) -> Cached:
+        return self.figures.get(
+            (workspace_id, "dashboard", days),
+            lambda: dashboard(self.repo.engine, workspace_id, days),
+        )
 
 
 @dataclass(frozen=True)

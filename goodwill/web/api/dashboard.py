@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from goodwill.store.dashboard import dashboard
 from goodwill.web.deps import Access, api_access, ctx
 
 __all__ = ["router"]
@@ -21,4 +20,5 @@ def get_dashboard(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> dict[str, Any]:
     """Mentions per day per topic, sentiment per day, share of voice, top people, sources."""
-    return dashboard(ctx(request).repo.engine, access.workspace.id, days).as_dict()
+    cached = ctx(request).dashboard(access.workspace.id, days)
+    return {**cached.value.as_dict(), "age_seconds": round(cached.age, 1)}

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from goodwill.store.dashboard import dashboard
 from goodwill.web.deps import Access, ctx, page_access, render
 
 __all__ = ["PERIODS", "router"]
@@ -24,7 +23,8 @@ def dashboard_page(
     access: Annotated[Access, Depends(page_access())],
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> Response:
-    data = dashboard(ctx(request).repo.engine, access.workspace.id, days)
+    cached = ctx(request).dashboard(access.workspace.id, days)
+    data = cached.value
     charts = data.as_dict()
     charts["mentions_url"] = f"/w/{access.workspace.id}/mentions"
     context = {
@@ -34,5 +34,6 @@ def dashboard_page(
         # Handed to the chart script as a data attribute: autoescaped, never inline script.
         "chart_json": json.dumps(charts),
         "total": sum(sum(v.values()) for v in data.volume.values()),
+        "age": cached.age,
     }
     return render(request, "dashboard.html", context, access=access)

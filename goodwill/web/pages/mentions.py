@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from goodwill.store.accounts import Role
 from goodwill.store.corrections import SENTIMENTS
-from goodwill.store.repository import MentionFilter, StoreError
+from goodwill.store.repository import StoreError
 from goodwill.store.tables import Post
 from goodwill.web.deps import Access, ctx, page_access, render
 from goodwill.web.filters import StreamParams, decode_cursor, encode_cursor
@@ -55,7 +55,7 @@ def mentions(
     corrected = c.corrections.latest(ws.id, [p.id for p in page.posts])
     context: dict[str, Any] = {
         "topics": topics,
-        "counts": c.repo.count_mentions(ws.id, MentionFilter()),
+        "counts": c.counts(ws.id),
         "page": page,
         "labels": {p.id: label_of(p, corrected) for p in page.posts},
         "names": {t.id: t for t in topics},
@@ -80,6 +80,7 @@ def correct_sentiment(
     c = ctx(request)
     try:
         c.corrections.correct(access.workspace.id, post_id, label, access.user.id)
+        c.figures.forget(access.workspace.id)  # the sentiment chart counts corrections
     except StoreError as exc:
         status = 404 if "no post" in str(exc) else 422
         raise HTTPException(status, str(exc)) from None

@@ -92,14 +92,8 @@ def find_topic(repo: Repository, workspace_id: int, topic_id: int) -> Topic:
 def topics_page(request: Request, access: Annotated[Access, Depends(page_access())]) -> Response:
     c = ctx(request)
     topics = c.repo.topics(access.workspace.id)
-    counts = c.repo.count_mentions(access.workspace.id, _all())["topics"]
+    counts = c.counts(access.workspace.id)["topics"]
     return render(request, "topics.html", {"topics": topics, "counts": counts}, access=access)
-
-
-def _all() -> Any:
-    from goodwill.store.repository import MentionFilter
-
-    return MentionFilter()
 
 
 def _editor(
@@ -170,6 +164,7 @@ def _save(
         )
     except (StoreError, ValueError) as exc:
         return _editor(request, access, topic, values, str(exc), 422)
+    ctx(request).figures.forget(access.workspace.id)
     return RedirectResponse(f"/w/{access.workspace.id}/topics", status_code=303)
 
 
