@@ -16,7 +16,7 @@ from goodwill.store.repository import Repository
 from goodwill.web.app import create_app
 from tests.feedserver import FeedServer, Reply, loopback_only, running_server
 from tests.test_listen import feed
-from tests.webclient import make_user
+from tests.webclient import logged_in, make_user
 
 
 @pytest.fixture
@@ -151,3 +151,13 @@ def test_live_events_announce_new_mentions(repo: Repository, settings: Settings)
         headers={"Last-Event-ID": str(newest + 1)},
     )
     assert resumed.text.count("event: mention") == 1
+
+
+def test_viewers_see_source_credentials_masked(repo: Repository, settings: Settings) -> None:
+    client, ws = _api(repo, settings, Role.VIEWER)
+    config = {"url": "https://feed.example/x", "api_token": "s3cret", "password": ""}
+    src = repo.add_source(ws, "rss", "private feed", config, 900)
+    shown = client.get(f"/api/workspaces/{ws}/sources").json()[0]["config"]
+    assert shown == {"url": "https://feed.example/x", "api_token": "•••", "password": ""}
+    page = logged_in(repo, settings, "a@example.com").get(f"/w/{ws}/sources/{src.id}")
+    assert page.status_code == 200 and "private feed" in page.text and "s3cret" not in page.text

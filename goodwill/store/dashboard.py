@@ -94,7 +94,10 @@ def dashboard(engine: Engine, workspace_id: int, days: int) -> Dashboard:
         volume: dict[int, dict[str, int]] = {tid: {} for tid in topics}
         for tid, day, n in s.execute(
             select(Mention.topic_id, mention_day, func.count())
-            .where(Mention.workspace_id == workspace_id, Mention.created_at >= since)
+            # Naming the topics lets the (workspace, topic, time) index seek each topic's period
+            # instead of reading every mention of the workspace.
+            .where(Mention.workspace_id == workspace_id, Mention.topic_id.in_(list(topics)))
+            .where(Mention.created_at >= since)
             .group_by(Mention.topic_id, mention_day)
         ):
             if tid in volume:

@@ -18,6 +18,7 @@ __all__ = [
     "TopicIn",
     "TopicOut",
     "WorkspaceOut",
+    "redact",
 ]
 
 
@@ -71,6 +72,17 @@ class SourcePatch(BaseModel):
     enabled: bool | None = None
 
 
+_SECRET_WORDS = ("token", "secret", "password", "key", "auth", "cookie")
+
+
+def redact(config: dict[str, Any]) -> dict[str, Any]:
+    """A source's settings with credential-like values masked (viewers see that one is set)."""
+    return {
+        k: "•••" if any(w in k.lower() for w in _SECRET_WORDS) and v else v
+        for k, v in config.items()
+    }
+
+
 class SourceOut(BaseModel):
     id: int
     kind: str
@@ -86,12 +98,13 @@ class SourceOut(BaseModel):
     posts_total: int
 
     @classmethod
-    def of(cls, s: Source) -> SourceOut:
+    def of(cls, s: Source, *, secrets: bool = False) -> SourceOut:
+        """``secrets``: include credential-like settings (for admins); others see them masked."""
         return cls(
             id=s.id,
             kind=s.kind,
             name=s.name,
-            config=s.config,
+            config=s.config if secrets else redact(s.config),
             enabled=s.enabled,
             interval_s=s.interval_s,
             last_poll_at=s.last_poll_at,

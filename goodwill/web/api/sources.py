@@ -23,7 +23,8 @@ router = APIRouter(tags=["sources"])
 def list_sources(
     request: Request, access: Annotated[Access, Depends(api_access())]
 ) -> list[SourceOut]:
-    return [SourceOut.of(s) for s in ctx(request).repo.sources(access.workspace.id)]
+    admin = access.role.allows(Role.ADMIN)
+    return [SourceOut.of(s, secrets=admin) for s in ctx(request).repo.sources(access.workspace.id)]
 
 
 @router.post("/workspaces/{workspace_id}/sources", response_model=SourceOut, status_code=201)
@@ -43,14 +44,15 @@ def create_source(
         raise HTTPException(422, str(exc)) from None
     except StoreError as exc:
         raise HTTPException(409, str(exc)) from None
-    return SourceOut.of(src)
+    return SourceOut.of(src, secrets=True)
 
 
 @router.get("/workspaces/{workspace_id}/sources/{source_id}", response_model=SourceOut)
 def get_source(
     request: Request, source_id: int, access: Annotated[Access, Depends(api_access())]
 ) -> SourceOut:
-    return SourceOut.of(find_source(ctx(request).repo, access.workspace.id, source_id))
+    src = find_source(ctx(request).repo, access.workspace.id, source_id)
+    return SourceOut.of(src, secrets=access.role.allows(Role.ADMIN))
 
 
 @router.patch("/workspaces/{workspace_id}/sources/{source_id}", response_model=SourceOut)
@@ -76,7 +78,7 @@ def patch_source(
         values["enabled"] = body.enabled
     if values:
         c.repo.update_source(access.workspace.id, src.id, **values)
-    return SourceOut.of(find_source(c.repo, access.workspace.id, source_id))
+    return SourceOut.of(find_source(c.repo, access.workspace.id, source_id), secrets=True)
 
 
 @router.post("/workspaces/{workspace_id}/sources/{source_id}/test")

@@ -85,7 +85,8 @@ def correct_sentiment(
         status = 404 if "no post" in str(exc) else 422
         raise HTTPException(status, str(exc)) from None
     if not request.headers.get("hx-request"):
-        return RedirectResponse(request.headers.get("referer") or "../mentions", status_code=303)
+        target = f"/w/{access.workspace.id}/mentions#m-{post_id}"
+        return RedirectResponse(target, status_code=303)
     post = c.repo.post(access.workspace.id, post_id)
     corrected = c.corrections.latest(access.workspace.id, [post_id])
     context = {"p": post, "lab": label_of(post, corrected), "sentiments": SENTIMENTS}
