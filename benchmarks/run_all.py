@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_matcher.py", "bench_ingest.py"]
+BENCHMARKS = ["bench_matcher.py", "bench_ingest.py", "bench_web.py"]
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.domain import TopicKind
-from goodwill.store.search import search_condition
+from goodwill.store.search import MANY_HITS, search_condition, sqlite_hit_count
 from goodwill.store.tables import Mention, Post, SentimentCorrection, Source, Topic, Workspace
 
 __all__ = [
@@ -226,7 +226,9 @@ class Repository:
             s.delete(src)
 
     # -- mentions -----------------------------------------------------------------------------
-    def _mention_conditions(self, workspace_id: int, f: MentionFilter) -> list[Any]:
+    def _mention_conditions(
+        self, workspace_id: int, f: MentionFilter, *, many_hits: bool = False
+    ) -> list[Any]:
         conds: list[Any] = [Post.workspace_id == workspace_id]
         in_topic = select(Mention.post_id).where(
             Mention.post_id == Post.id, Mention.workspace_id == workspace_id
@@ -237,7 +239,7 @@ class Repository:
         if not f.include_duplicates:
             conds.append(Post.duplicate_of.is_(None))
         if f.search:
-            conds.append(search_condition(self.engine.dialect.name, f.search))
+            conds.append(search_condition(self.engine.dialect.name, f.search, many_hits=many_hits))
         if f.source:
             conds.append(Post.source == f.source)
         if f.lang:
@@ -277,7 +279,11 @@ class Repository:
         before: tuple[datetime, int] | None = None,
     ) -> MentionPage:
         """Newest first, with keyset pagination (``before`` is the last row's (time, id))."""
-        conds = self._mention_conditions(workspace_id, f)
+        many_hits = False
+        if f.search and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                many_hits = sqlite_hit_count(conn, f.search) > MANY_HITS
+        conds = self._mention_conditions(workspace_id, f, many_hits=many_hits)
         if before is not None:
             conds.append(
                 (Post.created_at < before[0])
