@@ -52,6 +52,18 @@ def test_every_page_renders(demo: tuple[TestClient, int]) -> None:
     assert "Share of voice" in dash and "Crumbly &amp; Co" in dash
 
 
+def test_one_mention_has_the_same_topics_and_repeats_as_the_stream(
+    demo: tuple[TestClient, int],
+) -> None:
+    client, ws = demo
+    items = client.get(f"/api/workspaces/{ws}/mentions?limit=200").json()["items"]
+    repeated = [m for m in items if m["repeats"]]
+    assert repeated  # the demo has reposts and copies
+    for m in repeated[:3] + items[:3]:
+        one = client.get(f"/api/workspaces/{ws}/mentions/{m['id']}").json()
+        assert (one["topic_ids"], one["repeats"]) == (m["topic_ids"], m["repeats"])
+
+
 def test_stream_pages_with_a_keyset_cursor(demo: tuple[TestClient, int]) -> None:
     client, ws = demo
     first = client.get(f"/w/{ws}/mentions").text

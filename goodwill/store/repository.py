@@ -369,6 +369,20 @@ class Repository:
                 out.setdefault(post_id, []).append(topic_id)
         return out
 
+    def repeat_counts(self, workspace_id: int, post_ids: Sequence[int]) -> dict[int, int]:
+        """Original post id → how many reposts and copies were folded into it (none: absent)."""
+        with self.session() as s:
+            return {
+                original: int(n)
+                for original, n in s.execute(
+                    select(Post.duplicate_of, func.count())
+                    .where(Post.workspace_id == workspace_id)
+                    .where(Post.duplicate_of.in_(list(post_ids)))
+                    .group_by(Post.duplicate_of)
+                )
+                if original is not None
+            }
+
     def recent_posts(self, workspace_id: int, limit: int) -> list[Post]:
         """The newest originals, matched or not: what a topic being edited is previewed on."""
         with self.session() as s:

@@ -53,7 +53,8 @@ def get_mention(
         raise HTTPException(404, "no such post in this workspace") from None
     corrected = c.corrections.latest(access.workspace.id, [post_id])
     topics = c.repo.post_topics(access.workspace.id, [post_id]).get(post_id, [])
-    return MentionOut.of(post, topics, 0, label_of(post, corrected))
+    repeats = c.repo.repeat_counts(access.workspace.id, [post_id]).get(post_id, 0)
+    return MentionOut.of(post, topics, repeats, label_of(post, corrected))
 
 
 @router.post("/workspaces/{workspace_id}/mentions/{post_id}/sentiment", status_code=201)
