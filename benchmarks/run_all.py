@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench_analysis.py",
     "bench_sentiment.py",
     "bench_alerts.py",
+    "bench_web.py",
 ]
 
 

@@ -154,6 +154,71 @@ class Settings(BaseSettings):
         ),
     )
 
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret for signing the web app's CSRF tokens. Empty: one is generated once and kept "
+            "in data_dir/web_secret. Set it (the same on every web process) when running several."
+        ),
+    )
+    session_days: float = Field(
+        default=14.0, gt=0, description="Days a web login lasts before asking again."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description=(
+            "Mark cookies Secure (sent over HTTPS only). Empty: Secure whenever the request came "
+            "over HTTPS, including through a proxy listed in forwarded_allow_ips."
+        ),
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Comma-separated addresses of reverse proxies whose X-Forwarded-Proto and "
+            "X-Forwarded-For headers `goodwill serve` trusts (for HTTPS detection and "
+            "login throttling by client address)."
+        ),
+    )
+    login_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description=(
+            "Failed logins allowed per account within login_window_minutes (four times as many "
+            "per client address); past it every attempt is refused until the window moves on."
+        ),
+    )
+    login_window_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="The sliding window, in minutes, that failed logins count in.",
+    )
+    figures_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How old, in seconds, the dashboard's figures and the per-topic counts may get before "
+            "they are recomputed in the background (0: always recompute, slow on big stores)."
+        ),
+    )
+    live_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often, in seconds, the live stream of new mentions looks for new ones.",
+    )
+
+    def resolved_web_secret(self) -> str:
+        """The configured web secret, or one generated on first use and kept in data_dir."""
+        if self.web_secret:
+            return self.web_secret.get_secret_value()
+        path = self.data_dir / "web_secret"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

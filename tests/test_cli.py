@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -247,17 +248,33 @@ def test_demo_command_serves_the_demo_workspace(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    printed: list[str] = []
     try:
+        assert proc.stdout is not None
+        # `goodwill demo` prints how to log in (a fresh password each run) before serving.
+        for line in proc.stdout:
+            printed.append(line)
+            if "Log in as" in line:
+                break
+        match = re.search(r"Log in as (\S+) with password (\S+)", "".join(printed))
+        assert match, "".join(printed)
+        email, password = match.groups()
         deadline = time.monotonic() + 90
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
         page = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=5)
+                page = client.get("/login")
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        assert page is not None, proc.stdout.read() if proc.stdout else ""
-        assert page.status_code == 200
+        assert page is not None and page.status_code == 200
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        assert token
+        login = {"email": email, "password": password, "csrf_token": token.group(1)}
+        page = client.post("/login", data=login, follow_redirects=True)
+        assert page.status_code == 200 and "Share of voice" in page.text  # the dashboard
+        page = client.get(str(page.url).replace("/dashboard", "/mentions"))
         assert "Brightloaf (demo)" in page.text
         for topic in ("Brightloaf", "Crumbly &amp; Co", "Oven Republic", "Bakery delivery"):
             assert topic in page.text
@@ -266,4 +283,5 @@ def test_demo_command_serves_the_demo_workspace(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
+    out = "".join(printed) + out
     assert "topic Brightloaf:" in out and "http://127.0.0.1:" in out

@@ -180,7 +180,7 @@ def test_a_slow_server_times_out_clearly_and_the_next_poll_resumes(fake: Provide
     _, cursor, _ = poll_all(fake)
     second = fake.add(2)
     # Slower than the timeout, on every try (a token request counts too).
-    fake.server.queued.extend(Reply(b"{}", delay=2.0) for _ in range(3))
+    fake.server.queued.extend(Reply(b"{}", delay=2.0) for _ in range(6))
     with pytest.raises(SourceError, match="ReadTimeout"):
         poll_all(fake, cursor, timeout=0.3)
     fake.server.queued.clear()

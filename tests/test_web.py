@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi.testclient import TestClient
-
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
+from goodwill.store.accounts import Role
 from goodwill.store.repository import Repository
-from goodwill.web.app import create_app
+from tests.webclient import logged_in, make_user
 
 HOSTILE = [
     "<script>alert('x')</script> Brightloaf",
@@ -41,12 +40,13 @@ def seed(repo: Repository, settings: Settings) -> tuple[int, int]:
     ing.ingest(a.id, [(str(i), p) for i, p in enumerate(posts)])
     secret = {"id": "s", "source": "x", "text": "classified plans", "created_at": now.isoformat()}
     ing.ingest(b.id, [("0", secret)])
+    make_user(repo, "a@example.com", workspace_id=a.id, role=Role.RESPONDER)
     return a.id, b.id
 
 
 def test_stream_renders_escaped_with_csp(repo: Repository, settings: Settings) -> None:
     a, _ = seed(repo, settings)
-    client = TestClient(create_app(repo))
+    client = logged_in(repo, settings, "a@example.com")
     page = client.get(f"/w/{a}/mentions")
     assert page.status_code == 200
     csp = page.headers["content-security-policy"]
@@ -60,7 +60,7 @@ def test_stream_renders_escaped_with_csp(repo: Repository, settings: Settings) -
 
 def test_search_and_filters(repo: Repository, settings: Settings) -> None:
     a, _ = seed(repo, settings)
-    client = TestClient(create_app(repo))
+    client = logged_in(repo, settings, "a@example.com")
     html = client.get(f"/w/{a}/mentions", params={"q": "svg"}).text
     assert html.count('<li class="mention') == 1
     assert "No mentions match" in client.get(f"/w/{a}/mentions", params={"q": "zzz"}).text
@@ -68,8 +68,10 @@ def test_search_and_filters(repo: Repository, settings: Settings) -> None:
 
 def test_other_workspace_topics_are_not_reachable(repo: Repository, settings: Settings) -> None:
     a, b = seed(repo, settings)
-    client = TestClient(create_app(repo))
+    client = logged_in(repo, settings, "a@example.com")
     secret = repo.topic(b, "secret").id
     assert client.get(f"/w/{a}/mentions", params={"topic": secret}).status_code == 404
     assert "classified" not in client.get(f"/w/{a}/mentions").text
     assert client.get("/w/999/mentions").status_code == 404
+    # B exists, but A's user is no member: it answers as if B did not exist.
+    assert client.get(f"/w/{b}/mentions").status_code == 404

@@ -20,6 +20,7 @@ from goodwill.analysis.engine import AnalysisUnavailable
 from goodwill.ingest import Ingestor
 from goodwill.net import make_client
 from goodwill.settings import Settings, get_settings
+from goodwill.store.accounts import Accounts
 from goodwill.store.alerts import AlertStore
 from goodwill.store.db import create_store_engine
 from goodwill.store.migrate import current_revision, head_revision, upgrade
@@ -104,6 +105,10 @@ class App:
                 await self.alerts.worker(http).deliver_due()
 
         asyncio.run(deliver())
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.repo.engine)
 
     def workspace(self, name: str | None) -> Workspace:
         try:

@@ -115,8 +115,44 @@ def serve(
     from goodwill.web.app import create_app
 
     app = App.open()
+    if app.accounts.user_count() == 0:
+        console.print(
+            "No account yet: the first visit creates the owner account "
+            "(or run `goodwill users add EMAIL --owner`)."
+        )
     console.print(f"Goodwill is at [bold]http://{host}:{port}/[/]  (Ctrl-C to stop)")
-    uvicorn.run(create_app(app.repo), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(app.repo, app.settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips=app.settings.forwarded_allow_ips,
+    )
+
+
+DEMO_EMAIL = "demo@goodwill.example"
+
+
+def _demo_login(app: App) -> None:
+    """The demo's owner account: created on first run, its password renewed on every run (it
+    is only ever printed here), so `./go demo` always says how to log in."""
+    import secrets
+
+    accounts = app.accounts
+    user = accounts.user_by_email(DEMO_EMAIL)
+    if user is None and accounts.user_count() > 0:
+        console.print("Log in with your own account (the owner sees every workspace).")
+        return
+    password = secrets.token_urlsafe(12)
+    if user is None:
+        accounts.create_user(DEMO_EMAIL, password, name="Demo owner", is_owner=True)
+    else:
+        accounts.set_password(user.id, password)
+    console.print(
+        f"Log in as [bold]{DEMO_EMAIL}[/] with password [bold]{password}[/] "
+        "(new at every `goodwill demo`)."
+    )
 
 
 def _print_analysis_summary(app: App, workspace_id: int) -> None:
@@ -169,6 +205,7 @@ def demo(
     for topic, n in counts["topics"].items():
         console.print(f"  topic [bold]{topic}[/]: {n} mentions")
     _print_analysis_summary(app, ws.id)
+    _demo_login(app)
     console.print(
         "Try: [bold]goodwill mentions list --topic Brightloaf[/]   "
         "[bold]goodwill mentions count[/]   [bold]goodwill query check '...'[/]"

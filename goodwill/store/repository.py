@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
-from goodwill.store.search import search_condition
+from goodwill.store.search import MANY_HITS, search_condition, sqlite_hit_count
 from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "NotFound",
     "Repository",
     "StoreError",
+    "effective_sentiment",
 ]
 
 
@@ -54,6 +55,9 @@ class MentionFilter:
     until: datetime | None = None
     own: bool | None = None
     include_duplicates: bool = False
+    sentiment: str | None = None
+    """negative, neutral or positive: a person's correction when there is one, else the model's."""
+    intent: str | None = None
 
 
 @dataclass(slots=True)
@@ -149,7 +153,7 @@ class Repository:
             raise NotFound(f"no topic named {name!r} in this workspace")
         return topic
 
-    def update_topic(self, workspace_id: int, name: str, **changes: Any) -> Topic:
+    def update_topic(self, workspace_id: int, name: str, /, **changes: Any) -> Topic:
         topic = self.topic(workspace_id, name)
         with self.session() as s, s.begin():
             s.add(topic)
@@ -231,7 +235,9 @@ class Repository:
             s.delete(src)
 
     # -- mentions -----------------------------------------------------------------------------
-    def _mention_conditions(self, workspace_id: int, f: MentionFilter) -> list[Any]:
+    def _mention_conditions(
+        self, workspace_id: int, f: MentionFilter, *, many_hits: bool = False
+    ) -> list[Any]:
         conds: list[Any] = [Post.workspace_id == workspace_id]
         in_topic = select(Mention.post_id).where(
             Mention.post_id == Post.id, Mention.workspace_id == workspace_id
@@ -242,7 +248,7 @@ class Repository:
         if not f.include_duplicates:
             conds.append(Post.duplicate_of.is_(None))
         if f.search:
-            conds.append(search_condition(self.engine.dialect.name, f.search))
+            conds.append(search_condition(self.engine.dialect.name, f.search, many_hits=many_hits))
         if f.source:
             conds.append(Post.source == f.source)
         if f.lang:
@@ -253,7 +259,25 @@ class Repository:
             conds.append(Post.created_at < f.until)
         if f.own is not None:
             conds.append(Post.is_own.is_(f.own))
+        if f.sentiment:
+            conds.append(effective_sentiment() == f.sentiment)
+        if f.intent:
+            # ``analysis.intent`` is a label, or {label, confidence} like sentiment.
+            intent = func.coalesce(
+                Post.analysis[("intent", "label")].as_string(),
+                Post.analysis[("intent",)].as_string(),
+            )
+            conds.append(intent == f.intent)
         return conds
+
+    def post(self, workspace_id: int, post_id: int) -> Post:
+        with self.session() as s:
+            post = s.scalar(
+                select(Post).where(Post.id == post_id, Post.workspace_id == workspace_id)
+            )
+        if post is None:
+            raise NotFound(f"no post {post_id} in this workspace")
+        return post
 
     def mentions(
         self,
@@ -264,7 +288,11 @@ class Repository:
         before: tuple[datetime, int] | None = None,
     ) -> MentionPage:
         """Newest first, with keyset pagination (``before`` is the last row's (time, id))."""
-        conds = self._mention_conditions(workspace_id, f)
+        many_hits = False
+        if f.search and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                many_hits = sqlite_hit_count(conn, f.search) > MANY_HITS
+        conds = self._mention_conditions(workspace_id, f, many_hits=many_hits)
         if before is not None:
             conds.append(
                 (Post.created_at < before[0])
@@ -337,6 +365,44 @@ class Repository:
                     .where(*self._mention_conditions(workspace_id, topic_filter))
                 )
         return {"mentions": volume, "unique": shown, "topics": per_topic}
+
+    def post_topics(self, workspace_id: int, post_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Post id → the ids of the topics it matched (posts of other workspaces: none)."""
+        out: dict[int, list[int]] = {}
+        with self.session() as s:
+            for post_id, topic_id in s.execute(
+                select(Mention.post_id, Mention.topic_id)
+                .where(Mention.workspace_id == workspace_id, Mention.post_id.in_(list(post_ids)))
+                .order_by(Mention.topic_id)
+            ):
+                out.setdefault(post_id, []).append(topic_id)
+        return out
+
+    def repeat_counts(self, workspace_id: int, post_ids: Sequence[int]) -> dict[int, int]:
+        """Original post id → how many reposts and copies were folded into it (none: absent)."""
+        with self.session() as s:
+            return {
+                original: int(n)
+                for original, n in s.execute(
+                    select(Post.duplicate_of, func.count())
+                    .where(Post.workspace_id == workspace_id)
+                    .where(Post.duplicate_of.in_(list(post_ids)))
+                    .group_by(Post.duplicate_of)
+                )
+                if original is not None
+            }
+
+    def recent_posts(self, workspace_id: int, limit: int) -> list[Post]:
+        """The newest originals, matched or not: what a topic being edited is previewed on."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Post)
+                    .where(Post.workspace_id == workspace_id, Post.duplicate_of.is_(None))
+                    .order_by(Post.created_at.desc(), Post.id.desc())
+                    .limit(limit)
+                )
+            )
 
     def post_count(self, workspace_id: int) -> int:
         with self.session() as s:
@@ -427,6 +493,12 @@ class Repository:
             q = q.where(Correction.created_at >= since)
         with self.session() as s:
             return [(row[0], row[1]) for row in s.execute(q)]
+
+
+def effective_sentiment() -> Any:
+    """The label a post is shown with: the analysis column already holds the latest user
+    correction laid over the model's label (``store.corrections``)."""
+    return Post.analysis[("sentiment", "label")].as_string()
 
 
 def _asdict(f: MentionFilter) -> dict[str, Any]:

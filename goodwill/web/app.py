@@ -1,115 +1,86 @@
-"""The web application: the mention stream of a workspace, served offline.
+"""The web application: pages and the REST API, served offline.
 
-Third-party text (posts, author names, URLs) is only ever rendered through Jinja's autoescaping,
-and a Content-Security-Policy without inline script is sent with every page, so a hostile post
-stays inert text in the reader's browser.
+This module only assembles: security middleware, the routers of each area (``auth``,
+``pages/*``, ``api/*``) and error pages. Third-party text (posts, author names, URLs) is only
+ever rendered through Jinja's autoescaping, under a Content-Security-Policy without inline
+script, so a hostile post stays inert text in the reader's browser.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from goodwill import __version__
-from goodwill.store.repository import MentionFilter, NotFound, Repository
+from goodwill.settings import Settings, get_settings
+from goodwill.store.accounts import Accounts
+from goodwill.store.corrections import Corrections
+from goodwill.store.repository import Repository
+from goodwill.web import auth
+from goodwill.web.api import router as api_router
+from goodwill.web.cache import StaleCache
+from goodwill.web.deps import LoginRequired, WebContext, ctx, make_templates, render
+from goodwill.web.pages import router as pages_router
+from goodwill.web.security import CsrfMiddleware, SecurityHeaders
 
 __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        return response
-
-
-def _ago(when: datetime) -> str:
-    seconds = (datetime.now(UTC) - when).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
-
-
-def create_app(repo: Repository) -> FastAPI:
-    app = FastAPI(title="Goodwill", version=__version__, docs_url="/api/docs", redoc_url=None)
+def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Goodwill",
+        version=__version__,
+        description="Goodwill's REST API. Authenticate with `Authorization: Bearer TOKEN` "
+        "(create tokens on the Settings page). See docs/api.md.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.ctx = WebContext(
+        repo=repo,
+        accounts=Accounts(repo.engine),
+        corrections=Corrections(repo.engine),
+        settings=settings,
+        templates=make_templates(),
+        figures=StaleCache(settings.figures_cache_seconds),
+    )
+    # Order: the last added runs first; headers wrap everything, CSRF runs before the routes.
+    app.add_middleware(
+        CsrfMiddleware, secret=settings.resolved_web_secret(), secure=settings.cookie_secure
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    templates = Jinja2Templates(directory=_HERE / "templates")
-    templates.env.filters["ago"] = _ago
+    app.include_router(auth.router)
+    app.include_router(pages_router)
+    app.include_router(api_router)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        try:
-            ws = repo.workspace(None)
-        except NotFound:
-            ws = None
-        return RedirectResponse(f"/w/{ws.id}/mentions" if ws else "/workspaces")
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = "/setup/owner" if ctx(request).accounts.user_count() == 0 else "/login"
+        if target == "/login" and request.method == "GET":
+            target += "?next=" + request.url.path
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
 
-    @app.get("/workspaces", response_class=HTMLResponse, include_in_schema=False)
-    def workspaces(request: Request) -> Response:
-        return templates.TemplateResponse(
-            request, "workspaces.html", {"workspaces": repo.workspaces(), "workspace": None}
+    @app.exception_handler(StarletteHTTPException)
+    async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api") or request.headers.get("hx-request"):
+            return await http_exception_handler(request, exc)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
         )
-
-    @app.get("/w/{workspace_id}/mentions", response_class=HTMLResponse, include_in_schema=False)
-    def mentions(
-        request: Request,
-        workspace_id: int,
-        topic: int | None = None,
-        q: str | None = Query(default=None, max_length=500),
-        source: str | None = Query(default=None, max_length=32),
-        lang: str | None = Query(default=None, max_length=16),
-        before_t: str | None = None,
-        before_id: int | None = None,
-    ) -> Response:
-        ws = next((w for w in repo.workspaces() if w.id == workspace_id), None)
-        if ws is None:
-            raise HTTPException(404, "no such workspace")
-        topics = repo.topics(ws.id)
-        if topic is not None and topic not in {t.id for t in topics}:
-            raise HTTPException(404, "no such topic in this workspace")
-        f = MentionFilter(
-            topic_ids=[topic] if topic else [],
-            search=q or None,
-            source=source or None,
-            lang=lang or None,
-        )
-        before = None
-        if before_t and before_id:
-            try:
-                before = (datetime.fromisoformat(before_t), before_id)
-            except ValueError:
-                raise HTTPException(400, "bad page cursor") from None
-        page = repo.mentions(ws.id, f, limit=50, before=before)
-        counts = repo.count_mentions(ws.id, MentionFilter())
-        names = {t.id: t for t in topics}
-        context: dict[str, Any] = {
-            "workspace": ws,
-            "workspaces": repo.workspaces(),
-            "topics": topics,
-            "counts": counts,
-            "page": page,
-            "names": names,
-            "filters": {"topic": topic, "q": q or "", "source": source or "", "lang": lang or ""},
-        }
-        return templates.TemplateResponse(request, "mentions.html", context)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

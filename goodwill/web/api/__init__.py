@@ -1,0 +1,15 @@
+"""The REST API under /api: token-authenticated, paginated, described by the OpenAPI schema.
+
+Every route that names a workspace goes through ``deps.api_access``; a workspace the caller is
+not a member of answers 404.
+"""
+
+from fastapi import APIRouter
+
+from goodwill.web.api import accounts, dashboard, live, mentions, sources, topics
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+for _module in (accounts, topics, sources, mentions, dashboard, live):
+    router.include_router(_module.router)

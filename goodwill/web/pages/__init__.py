@@ -1,0 +1,11 @@
+"""The HTML pages, one router per area."""
+
+from fastapi import APIRouter
+
+from goodwill.web.pages import dashboard, mentions, settings, setup, sources, topics
+
+__all__ = ["router"]
+
+router = APIRouter()
+for _module in (setup, dashboard, mentions, topics, sources, settings):
+    router.include_router(_module.router)
