@@ -7,6 +7,7 @@ import typer
 from goodwill import __version__
 from goodwill.cli.analysis import analysis_app
 from goodwill.cli.data import export_posts, import_posts, mentions_app, query_app
+from goodwill.cli.inbox import inbox_app
 from goodwill.cli.manage import sources_app, topics_app, workspaces_app
 from goodwill.cli.run import demo, listen, serve
 
@@ -25,6 +26,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(mentions_app, name="mentions")
 app.add_typer(query_app, name="query")
 app.add_typer(analysis_app, name="analysis")
+app.add_typer(inbox_app, name="inbox")
 app.command("import")(import_posts)
 app.command("export")(export_posts)
 app.command()(listen)

@@ -265,3 +265,8 @@ class Correction(Base):
     new: Mapped[str] = mapped_column(String(64))
     who: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The inbox's tables live in their own module; importing it here registers them on ``Base`` for
+# everyone who imports the tables (migrations, the schema test).
+from goodwill.store import inbox_tables as inbox_tables  # noqa: E402
