@@ -249,3 +249,28 @@ def test_cli_list_metrics_assign_status_note(
     assert "unknown status" in run("inbox", "status", str(complaint["id"]), "closed", code=1)
     assert "no conversation 999" in run("inbox", "assign", "999", "x", code=1)
     get_settings.cache_clear()
+
+
+def test_joined_threads_keep_the_teams_work(repo: Repository, settings: Settings) -> None:
+    ws = repo.add_workspace("Brightloaf").id
+    inbox = Inbox(repo)
+    ingest(
+        repo,
+        settings,
+        ws,
+        [
+            post("40", "08:00", "@brightloaf is the shop open today?", conversation_id="k"),
+            post("41", "09:00", "@brightloaf my order is late, why?", in_reply_to="39"),
+        ],
+    )
+    inbox.refresh(ws)
+    first = next(v for v in inbox.conversations(ws, now=NOW) if v.thread_key == "mastodon:40")
+    inbox.assign(ws, first.id, "ana")
+    inbox.add_note(ws, first.id, "ana", "regular customer")
+    # The post both threads hang from arrives: they become one conversation.
+    ingest(repo, settings, ws, [post("39", "07:00", "Brightloaf news", conversation_id="k")])
+    report = inbox.refresh(ws)
+    assert report.removed == 1
+    [joined] = inbox.conversations(ws, now=NOW)
+    assert (joined.thread_key, joined.post_count, joined.assignee) == ("mastodon:39", 3, "ana")
+    assert [n.text for n in inbox.notes(ws, joined.id)] == ["regular customer"]
