@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_matcher.py", "bench_ingest.py", "bench_analysis.py"]
+BENCHMARKS = ["bench_matcher.py", "bench_ingest.py", "bench_analysis.py", "bench_inbox.py"]
 
 
 def main() -> int:

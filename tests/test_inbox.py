@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,8 +237,11 @@ def test_cli_list_metrics_assign_status_note(
     run("inbox", "status", str(complaint["id"]), "waiting")
     waiting = json.loads(run("inbox", "list", "--status", "waiting", "--json"))
     assert [(c["id"], c["assignee"]) for c in waiting] == [(complaint["id"], "maria")]
-    shown = json.loads(run("inbox", "show", str(complaint["id"]), "--json"))
-    assert shown["notes"][0]["text"] == "called them"
+    shown = json.loads(run("inbox", "show", str(complaint["id"]), "--json", "--as", "maria"))
+    assert shown["notes"][0]["text"] == "called them" and shown["also_opened_by"] is None
+    assert "maria opened this 0 min ago" in run(
+        "inbox", "show", str(complaint["id"]), "--as", "joao"
+    )
     assert "open / waiting / done" in run("inbox", "metrics")
     m = json.loads(run("inbox", "metrics", "--json"))
     assert m["first_response"]["median_s"] == 6300.0 and m["coverage"] == pytest.approx(2 / 3)
@@ -274,3 +277,22 @@ def test_joined_threads_keep_the_teams_work(repo: Repository, settings: Settings
     [joined] = inbox.conversations(ws, now=NOW)
     assert (joined.thread_key, joined.post_count, joined.assignee) == ("mastodon:39", 3, "ana")
     assert [n.text for n in inbox.notes(ws, joined.id)] == ["regular customer"]
+
+
+def test_guard_when_two_teammates_open_the_same_conversation(brand: tuple[Inbox, int]) -> None:
+    inbox, ws = brand
+    conv = inbox.conversations(ws, now=NOW)[0].id
+    assert inbox.open_as(ws, conv, "maria", now=NOW) is None
+    assert inbox.open_as(ws, conv, "maria", now=NOW + timedelta(minutes=1)) is None
+    assert inbox.open_as(ws, conv, "joao", now=NOW + timedelta(minutes=3)) == (
+        "maria",
+        NOW + timedelta(minutes=1),
+    )
+    # Ten minutes later nobody is taken to be on it any more.
+    assert inbox.open_as(ws, conv, "maria", now=NOW + timedelta(minutes=14)) is None
+
+
+def test_refreshing_again_writes_nothing(brand: tuple[Inbox, int]) -> None:
+    inbox, ws = brand
+    report = inbox.refresh(ws)
+    assert (report.threads, report.inserted, report.updated, report.removed) == (3, 0, 0, 0)

@@ -90,12 +90,17 @@ def list_conversations(
 @inbox_app.command("show")
 def show(
     conversation: Annotated[int, typer.Argument(help="Conversation id (from `inbox list`).")],
+    who: Annotated[
+        str | None, typer.Option("--as", help="Who is opening it (default: your user).")
+    ] = None,
     json_out: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """One conversation: its posts, priority with reasons, and notes."""
+    """One conversation: its posts, priority with reasons, and notes. Warns when a teammate
+    opened it in the last ten minutes."""
     _, inbox, ws = _open(workspace)
     try:
+        other = inbox.open_as(ws.id, conversation, who or getpass.getuser())
         view = inbox.conversation(ws.id, conversation)
         posts = inbox.posts(ws.id, conversation)
         notes = inbox.notes(ws.id, conversation)
@@ -105,6 +110,9 @@ def show(
         print_json(
             view.as_dict()
             | {
+                "also_opened_by": (
+                    {"who": other[0], "at": other[1].isoformat()} if other else None
+                ),
                 "posts": [
                     {
                         "id": p.external_id,
@@ -122,6 +130,12 @@ def show(
             }
         )
         return
+    if other is not None:
+        mins = (datetime.now(UTC) - other[1]).total_seconds() / 60
+        console.print(
+            f"[bold yellow]{other[0]} opened this {mins:.0f} min ago:[/] check before answering.",
+            highlight=False,
+        )
     console.print(
         f"[bold]#{view.id}[/] {view.status} · priority {view.priority.score}: "
         + "; ".join(view.priority.reasons),

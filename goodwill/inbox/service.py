@@ -26,6 +26,8 @@ from goodwill.store.tables import Post, Workspace, utcnow
 __all__ = ["STATUSES", "ConversationView", "Inbox", "InboxError", "RefreshReport"]
 
 STATUSES = ("open", "waiting", "done")
+GUARD_S = 600
+"""How long a teammate who opened a conversation is taken to be still working on it."""
 _CHUNK = 500
 _DERIVED = (
     "source",
@@ -243,7 +245,7 @@ class Inbox:
                         {"workspace_id": workspace_id, "thread_key": f.thread_key}
                         | values
                         | {"updated_at": now, "status": None, "status_at": None}
-                        | {"assignee": None}
+                        | {"assignee": None, "viewer": None, "viewer_at": None}
                     )
                 elif any(getattr(old, c) != v for c, v in values.items()):
                     updates.append({"b_id": old.id, "updated_at": now} | values)
@@ -420,6 +422,35 @@ class Inbox:
         return sorted(found.values(), key=lambda p: (p.created_at, p.id))
 
     # -- teamwork -----------------------------------------------------------------------------
+    def open_as(
+        self, workspace_id: int, conversation_id: int, who: str, *, now: datetime | None = None
+    ) -> tuple[str, datetime] | None:
+        """Record that ``who`` is working on the conversation now. Returns the other teammate
+        who opened it within ``GUARD_S`` seconds, and when, so that two people do not answer
+        the same person at once; None when nobody else is on it."""
+        now = now or utcnow()
+        with Session(self.engine) as s, s.begin():
+            c = s.scalar(
+                select(Conversation)
+                .where(
+                    Conversation.workspace_id == workspace_id,
+                    Conversation.id == conversation_id,
+                )
+                .with_for_update()
+            )
+            if c is None:
+                raise NotFound(f"no conversation {conversation_id} in this workspace")
+            other = None
+            if (
+                c.viewer is not None
+                and c.viewer != who
+                and c.viewer_at is not None
+                and now - c.viewer_at < timedelta(seconds=GUARD_S)
+            ):
+                other = (c.viewer, c.viewer_at)
+            c.viewer, c.viewer_at = who, now
+        return other
+
     def assign(self, workspace_id: int, conversation_id: int, assignee: str | None) -> None:
         assignee = assignee.strip() if assignee else None
         with Session(self.engine) as s, s.begin():

@@ -65,6 +65,9 @@ class Conversation(Base):
     status: Mapped[str | None] = mapped_column(String(16), default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
     assignee: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Who opened it last and when: the guard against two teammates answering at once.
+    viewer: Mapped[str | None] = mapped_column(String(200), default=None)
+    viewer_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

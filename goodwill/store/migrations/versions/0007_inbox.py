@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=True),
         sa.Column("status_at", When, nullable=True),
         sa.Column("assignee", sa.String(length=200), nullable=True),
+        sa.Column("viewer", sa.String(length=200), nullable=True),
+        sa.Column("viewer_at", When, nullable=True),
         sa.Column("updated_at", When, nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
