@@ -251,6 +251,9 @@ def test_cli_list_metrics_assign_status_note(
     assert "not a duration" in run("inbox", "rules", "--sla", "soon", code=1)
     assert "unknown status" in run("inbox", "status", str(complaint["id"]), "closed", code=1)
     assert "no conversation 999" in run("inbox", "assign", "999", "x", code=1)
+    assert "was imported, not listened to" in run(
+        "inbox", "reply", str(complaint["id"]), "Sorry!", code=1
+    )
     get_settings.cache_clear()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -148,6 +149,40 @@ def show(
         )
     for n in notes:
         console.print(f"  [dim]note by {n.author}:[/] {n.text}", highlight=False)
+
+
+@inbox_app.command("reply")
+def reply(
+    conversation: Annotated[int, typer.Argument(help="Conversation id.")],
+    text: Annotated[str, typer.Argument(help="The reply, sent as the brand account.")],
+    json_out: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Answer the conversation's latest question or complaint through its source, as the
+    brand; the reply is stored and closes the conversation."""
+    from goodwill.inbox.reply import send_reply
+    from goodwill.net import make_client
+    from goodwill.sources.base import SourceError
+
+    app, inbox, ws = _open(workspace)
+    ingestor = app.ingestor()
+
+    async def send() -> Any:
+        async with make_client(app.settings) as http:
+            return await send_reply(inbox, ingestor, app.settings, http, ws.id, conversation, text)
+
+    try:
+        done = asyncio.run(send())
+    except StoreError as exc:
+        fail(str(exc))
+    except SourceError as exc:
+        fail(f"the reply was not posted: {exc}")
+    if json_out:
+        print_json({"posted": done.posted, "to": done.to, "stored": done.stored})
+        return
+    console.print(
+        f"Replied to {done.to}: {done.posted.get('url') or done.posted['id']}", markup=False
+    )
 
 
 @inbox_app.command("assign")
