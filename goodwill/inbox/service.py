@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.inbox.metrics import InboxMetrics, spread
@@ -212,6 +213,17 @@ class Inbox:
         return [PostRow(*row) for row in conn.execute(q)]
 
     def refresh(self, workspace_id: int) -> RefreshReport:
+        """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
+
+        Two refreshes at once (the CLI and the web app) may both insert a new thread; the
+        loser's transaction is refused by the unique key and simply runs again.
+        """
+        try:
+            return self._refresh(workspace_id)
+        except IntegrityError:
+            return self._refresh(workspace_id)
+
+    def _refresh(self, workspace_id: int) -> RefreshReport:
         """Recompute the workspace's conversations from its posts: one read of the posts, then
         inserts and updates in bulk (only rows whose facts changed). Teammates' status,
         assignee and notes stay; when a thread's key changes (two threads joined), they move to
