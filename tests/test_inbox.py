@@ -295,7 +295,19 @@ def test_guard_when_two_teammates_open_the_same_conversation(brand: tuple[Inbox,
     assert inbox.open_as(ws, conv, "maria", now=NOW + timedelta(minutes=14)) is None
 
 
-def test_refreshing_again_writes_nothing(brand: tuple[Inbox, int]) -> None:
+def test_refreshing_again_writes_nothing_and_corrections_count(
+    brand: tuple[Inbox, int], repo: Repository
+) -> None:
     inbox, ws = brand
-    report = inbox.refresh(ws)
+    assert inbox.refresh(ws).skipped  # no post changed since
+    report = inbox.refresh(ws, force=True)
     assert (report.threads, report.inserted, report.updated, report.removed) == (3, 0, 0, 0)
+    # A user says the "complaint" was not one: it leaves the inbox at the next refresh.
+    complaint = inbox.conversations(ws, status="open", now=NOW)[0]
+    repo.correct_label(ws, complaint.root_post_id, "intent", "other", who="maria")
+    report = inbox.refresh(ws)
+    assert not report.skipped and report.removed == 1
+    assert [v.status for v in inbox.conversations(ws, now=NOW)] == ["done", "done"]
+    # Changing the rules recomputes too.
+    inbox.set_rules(ws, own_handles=["@brightloaf"])
+    assert not inbox.refresh(ws).skipped

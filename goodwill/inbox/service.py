@@ -22,7 +22,7 @@ from goodwill.inbox.templates import flag_templates
 from goodwill.inbox.threads import PostRow, ThreadFacts, build_threads, mention_pattern
 from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
 from goodwill.store.repository import NotFound, Repository, StoreError
-from goodwill.store.tables import Post, Workspace, utcnow
+from goodwill.store.tables import Correction, Post, Workspace, utcnow
 
 __all__ = ["STATUSES", "ConversationView", "Inbox", "InboxError", "RefreshReport"]
 
@@ -65,6 +65,8 @@ class RefreshReport:
     inserted: int
     updated: int
     removed: int
+    skipped: bool = False
+    """Nothing changed in the posts (or the rules) since the last refresh: nothing was read."""
 
 
 @dataclass(slots=True)
@@ -180,6 +182,7 @@ class Inbox:
                 rules.own_handles = sorted({h.strip() for h in own_handles if h.strip()})
             if template_threshold is not None:
                 rules.template_threshold = template_threshold
+            rules.refresh_mark = None  # own handles decide what a mention is: recompute
             rules.updated_at = utcnow()
         return rules
 
@@ -212,24 +215,62 @@ class Inbox:
         ).where(Post.workspace_id == workspace_id)
         return [PostRow(*row) for row in conn.execute(q)]
 
-    def refresh(self, workspace_id: int) -> RefreshReport:
+    def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
         """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
 
         Two refreshes at once (the CLI and the web app) may both insert a new thread; the
-        loser's transaction is refused by the unique key and simply runs again.
+        loser's transaction is refused by the unique key and simply runs again. ``force``
+        recomputes even when the posts did not change since the last refresh.
         """
         try:
-            return self._refresh(workspace_id)
+            return self._refresh(workspace_id, force)
         except IntegrityError:
-            return self._refresh(workspace_id)
+            return self._refresh(workspace_id, force)
 
-    def _refresh(self, workspace_id: int) -> RefreshReport:
+    def _mark(self, conn: Connection, workspace_id: int) -> str:
+        """A fingerprint of the workspace's posts: any post added, removed, re-imported with
+        changes or corrected by a user changes it. One aggregate query, no rows read."""
+        count, last_id, last_update = conn.execute(
+            select(func.count(), func.max(Post.id), func.max(Post.updated_at)).where(
+                Post.workspace_id == workspace_id
+            )
+        ).one()
+        last_fix = conn.scalar(
+            select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
+        )
+        return f"{count}:{last_id}:{last_update}:{last_fix}"
+
+    def _save_mark(self, conn: Connection, workspace_id: int, mark: str) -> None:
+        rules = cast(Table, InboxRules.__table__)
+        done = conn.execute(
+            update(rules).where(rules.c.workspace_id == workspace_id).values(refresh_mark=mark)
+        )
+        if done.rowcount == 0:
+            defaults = self.rules(workspace_id)
+            conn.execute(
+                rules.insert().values(
+                    workspace_id=workspace_id,
+                    first_response_sla_s=defaults.first_response_sla_s,
+                    own_handles=defaults.own_handles,
+                    template_threshold=defaults.template_threshold,
+                    refresh_mark=mark,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def _refresh(self, workspace_id: int, force: bool) -> RefreshReport:
         """Recompute the workspace's conversations from its posts: one read of the posts, then
         inserts and updates in bulk (only rows whose facts changed). Teammates' status,
         assignee and notes stay; when a thread's key changes (two threads joined), they move to
         the thread that now holds its first post."""
         table = cast(Table, Conversation.__table__)
         with self.engine.begin() as conn:
+            mark = self._mark(conn, workspace_id)
+            last = conn.scalar(
+                select(InboxRules.refresh_mark).where(InboxRules.workspace_id == workspace_id)
+            )
+            if last == mark and not force:
+                return RefreshReport(0, 0, 0, 0, skipped=True)
             pattern: re.Pattern[str] | None = mention_pattern(self._own_handles(conn, workspace_id))
             facts = build_threads(self._rows(conn, workspace_id), pattern)
             cols = [getattr(Conversation, c) for c in _DERIVED]
@@ -275,6 +316,7 @@ class Inbox:
                 self._carry_over(conn, workspace_id, removed, facts)
                 for ids in _chunks([r.id for r in removed]):
                     conn.execute(delete(table).where(table.c.id.in_(ids)))
+            self._save_mark(conn, workspace_id, mark)
         return RefreshReport(len(facts), len(inserts), len(updates), len(removed))
 
     def _carry_over(

@@ -97,4 +97,6 @@ class InboxRules(Base):
     first_response_sla_s: Mapped[int] = mapped_column(Integer, default=4 * 3600)
     own_handles: Mapped[list[Any]] = mapped_column(Json, default=list)
     template_threshold: Mapped[int] = mapped_column(Integer, default=5)
+    # What the posts looked like at the last refresh; the same mark means nothing to redo.
+    refresh_mark: Mapped[str | None] = mapped_column(String(200), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -101,6 +101,7 @@ def upgrade() -> None:
         sa.Column("first_response_sla_s", sa.Integer(), nullable=False),
         sa.Column("own_handles", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
         sa.Column("template_threshold", sa.Integer(), nullable=False),
+        sa.Column("refresh_mark", sa.String(length=200), nullable=True),
         sa.Column("updated_at", When, nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
