@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench_sentiment.py",
     "bench_alerts.py",
     "bench_web.py",
+    "bench_inbox.py",
 ]
 
 

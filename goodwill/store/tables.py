@@ -487,3 +487,8 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(400))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The inbox's tables live in their own module; importing it here registers them on ``Base`` for
+# everyone who imports the tables (migrations, the schema test).
+from goodwill.store import inbox_tables as inbox_tables  # noqa: E402

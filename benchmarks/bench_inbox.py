@@ -1,0 +1,140 @@
+"""How long does the inbox take to catch up with a workspace's posts?
+
+Stores N posts (default 100,000: threads of one to six posts, customers asking and the brand
+answering some of them; texts from the real corpus when present), then times, on SQLite and
+PostgreSQL: the first ``Inbox.refresh`` (every conversation inserted), a second one with nothing
+new (every row compared, none written), one after 1% new replies, ``metrics`` and ``list``.
+
+    python benchmarks/bench_inbox.py                 # 100,000 posts, both stores
+    python benchmarks/bench_inbox.py --quick         # 10,000 posts
+    python benchmarks/bench_inbox.py --stores sqlite --posts 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _corpus import load_corpus  # noqa: E402
+from bench_ingest import postgres_url  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from goodwill.inbox import Inbox  # noqa: E402
+from goodwill.ingest import Ingestor  # noqa: E402
+from goodwill.settings import Settings  # noqa: E402
+from goodwill.store.db import create_store_engine  # noqa: E402
+from goodwill.store.migrate import upgrade  # noqa: E402
+from goodwill.store.repository import Repository  # noqa: E402
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def make_threads(n: int, texts: list[str], seed: int = 7) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    posts: list[dict[str, Any]] = []
+    t = 0
+    while len(posts) < n:
+        size = rnd.choice((1, 1, 1, 2, 2, 3, 4, 6))
+        root = f"p{len(posts)}"
+        at = START + timedelta(seconds=t)
+        t += 30
+        parent = None
+        for i in range(size):
+            own = i % 2 == 1
+            pid = root if i == 0 else f"{root}-{i}"
+            text = "@brightloaf " + rnd.choice(texts) if not own else "Thanks, we are on it!"
+            row: dict[str, Any] = {
+                "id": pid,
+                "source": "x",
+                "text": text,
+                "created_at": (at + timedelta(minutes=37 * i)).isoformat(),
+                "author": {"id": "brand" if own else f"u{len(posts) % 5000}", "followers": 100},
+                "is_own": own,
+            }
+            if own:
+                row["author"]["handle"] = "brightloaf"
+            if parent is not None:
+                row["in_reply_to"] = parent
+            parent = pid
+            posts.append(row)
+    return posts[:n]
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def run(url: str, posts: list[dict[str, Any]], data_dir: Path) -> dict[str, float]:
+    engine = create_store_engine(url)
+    upgrade(engine)
+    repo = Repository(engine)
+    ws = repo.add_workspace("Brightloaf").id
+    settings = Settings(data_dir=data_dir)
+    ingestor = Ingestor(repo, settings)
+    extra = len(posts) // 100
+    ingestor.ingest(ws, [(str(i), p) for i, p in enumerate(posts[:-extra])])
+    inbox = Inbox(repo)
+    figures: dict[str, float] = {}
+    figures["first refresh"], report = timed(lambda: inbox.refresh(ws))
+    figures["refresh, nothing new"], _ = timed(lambda: inbox.refresh(ws))
+    ingestor.ingest(ws, [(str(i), p) for i, p in enumerate(posts[-extra:])])
+    figures["refresh after 1% new"], _ = timed(lambda: inbox.refresh(ws))
+    figures["metrics"], m = timed(lambda: inbox.metrics(ws))
+    figures["list (all, by priority)"], views = timed(lambda: inbox.conversations(ws))
+    print(
+        f"  {report.threads:,} conversations; first response median {m.first_response.median_s}"
+        f" s over {m.first_response.count:,}; coverage {m.coverage}; {len(views):,} listed"
+    )
+    engine.dispose()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args(argv)
+    n = 10_000 if args.quick else args.posts
+    texts, _, described = load_corpus()
+    posts = make_threads(n, texts)
+    print(f"{n:,} posts, texts from {described}")
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = args.stores.split(",")
+        if "sqlite" in stores:
+            results["SQLite"] = run(f"sqlite:///{tmp}/bench.db", posts, Path(tmp))
+        if "postgres" in stores:
+            url, server = postgres_url()
+            if url is None:
+                print("PostgreSQL: skipped (no GOODWILL_BENCH_POSTGRES_URL, no binaries)")
+            else:
+                try:
+                    results["PostgreSQL"] = run(url, posts, Path(tmp))
+                finally:
+                    if server is not None:
+                        server.stop()
+    table = Table(title=f"Inbox over {n:,} posts (seconds)")
+    table.add_column("step")
+    for store in results:
+        table.add_column(store, justify="right")
+    for step in next(iter(results.values()), {}):
+        table.add_row(step, *(f"{results[s][step]:.2f}" for s in results))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,617 @@
+"""The inbox service: refresh conversations from the stored posts, triage them, measure.
+
+Every method takes the workspace it acts for and filters on it, as ``Repository`` does. The CLI
+and the web application call this; it never imports them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from goodwill.inbox.metrics import InboxMetrics, spread
+from goodwill.inbox.priority import Priority, priority_of
+from goodwill.inbox.templates import flag_templates
+from goodwill.inbox.threads import PostRow, ThreadFacts, build_threads, mention_pattern
+from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
+from goodwill.store.repository import NotFound, Repository, StoreError
+from goodwill.store.tables import Correction, Post, Workspace, utcnow
+
+__all__ = ["STATUSES", "ConversationView", "Inbox", "InboxError", "RefreshReport"]
+
+STATUSES = ("open", "waiting", "done")
+GUARD_S = 600
+"""How long a teammate who opened a conversation is taken to be still working on it."""
+_CHUNK = 500
+_DERIVED = (
+    "source",
+    "root_post_id",
+    "post_count",
+    "opened_at",
+    "opened_by_customer",
+    "last_post_at",
+    "first_ask_at",
+    "last_ask_at",
+    "first_response_at",
+    "answered_at",
+    "last_own_at",
+    "needs_answer",
+    "asks",
+    "asks_answered",
+    "questions",
+    "complaints",
+    "direct_mentions",
+    "negative",
+    "max_followers",
+    "author_handle",
+    "preview",
+)
+
+
+class InboxError(StoreError):
+    """A request the inbox refuses, with a message fit for the user."""
+
+
+@dataclass(slots=True)
+class RefreshReport:
+    threads: int
+    inserted: int
+    updated: int
+    removed: int
+    skipped: bool = False
+    """Nothing changed in the posts (or the rules) since the last refresh: nothing was read."""
+
+
+@dataclass(slots=True)
+class ConversationView:
+    """A conversation as a teammate sees it: facts, state, priority with its reasons."""
+
+    id: int
+    thread_key: str
+    source: str
+    status: str
+    assignee: str | None
+    needs_answer: bool
+    opened_at: datetime
+    last_post_at: datetime
+    first_ask_at: datetime | None
+    answered_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    author_handle: str | None
+    preview: str
+    post_count: int
+    root_post_id: int
+    sla_breached: bool
+    priority: Priority
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Priority):
+                value = {"score": value.score, "reasons": list(value.reasons)}
+            out[name] = value
+        return out
+
+
+def _effective_status(c: Conversation) -> str:
+    """A new ask after a teammate's status reopens the conversation; otherwise their word
+    stands; otherwise a brand reply after the last ask has closed it by itself."""
+    if c.needs_answer and (
+        c.status is None
+        or c.status_at is None
+        or (c.last_ask_at is not None and c.status_at < c.last_ask_at)
+    ):
+        return "open"
+    if c.status:
+        return c.status
+    return "open" if c.needs_answer else "done"
+
+
+def _resolved_at(c: Conversation, status: str) -> datetime | None:
+    if status != "done":
+        return None
+    if c.status == "done" and c.status_at is not None:
+        return c.status_at
+    return c.last_own_at
+
+
+def _answered_at(c: Conversation, status: str) -> datetime | None:
+    """The brand's first answer after the first ask, or a teammate's "answered elsewhere"."""
+    if c.answered_at is not None:
+        return c.answered_at
+    return c.status_at if status == "done" and c.status == "done" else None
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+class Inbox:
+    """Conversations of each workspace, kept in step with its posts by ``refresh``."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self.engine = repo.engine
+
+    # -- rules --------------------------------------------------------------------------------
+    def rules(self, workspace_id: int) -> InboxRules:
+        with Session(self.engine, expire_on_commit=False) as s:
+            rules = s.get(InboxRules, workspace_id)
+        if rules is None:
+            rules = InboxRules(
+                workspace_id=workspace_id,
+                first_response_sla_s=4 * 3600,
+                own_handles=[],
+                template_threshold=5,
+            )
+        return rules
+
+    def set_rules(
+        self,
+        workspace_id: int,
+        *,
+        sla_s: int | None = None,
+        own_handles: Sequence[str] | None = None,
+        template_threshold: int | None = None,
+    ) -> InboxRules:
+        if sla_s is not None and sla_s <= 0:
+            raise InboxError("the SLA must be a positive duration")
+        if template_threshold is not None and template_threshold < 2:
+            raise InboxError("a template is flagged from 2 identical replies up")
+        current = self.rules(workspace_id)
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            rules = s.get(InboxRules, workspace_id)
+            if rules is None:
+                rules = current
+                s.add(rules)
+            if sla_s is not None:
+                rules.first_response_sla_s = sla_s
+            if own_handles is not None:
+                rules.own_handles = sorted({h.strip() for h in own_handles if h.strip()})
+            if template_threshold is not None:
+                rules.template_threshold = template_threshold
+            rules.refresh_mark = None  # own handles decide what a mention is: recompute
+            rules.updated_at = utcnow()
+        return rules
+
+    # -- refresh ------------------------------------------------------------------------------
+    def _own_handles(self, conn: Connection, workspace_id: int) -> list[str]:
+        q = (
+            select(Post.author_handle, Post.author_id)
+            .where(Post.workspace_id == workspace_id, Post.is_own.is_(True))
+            .distinct()
+        )
+        handles = [h for row in conn.execute(q) for h in row if h]
+        return handles + list(self.rules(workspace_id).own_handles)
+
+    def _rows(self, conn: Connection, workspace_id: int) -> list[PostRow]:
+        intent = Post.analysis[("intent", "label")].as_string()
+        sentiment = Post.analysis[("sentiment", "label")].as_string()
+        q = select(
+            Post.id,
+            Post.source,
+            Post.external_id,
+            Post.in_reply_to,
+            Post.conversation_id,
+            Post.is_own,
+            Post.created_at,
+            Post.author_handle,
+            Post.author_followers,
+            intent,
+            sentiment,
+            Post.text,
+        ).where(Post.workspace_id == workspace_id)
+        return [PostRow(*row) for row in conn.execute(q)]
+
+    def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
+        """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
+
+        Two refreshes at once (the CLI and the web app) may both insert a new thread; the
+        loser's transaction is refused by the unique key and simply runs again. ``force``
+        recomputes even when the posts did not change since the last refresh.
+        """
+        try:
+            return self._refresh(workspace_id, force)
+        except IntegrityError:
+            return self._refresh(workspace_id, force)
+
+    def _mark(self, conn: Connection, workspace_id: int) -> str:
+        """A fingerprint of the workspace's posts: any post added, removed, re-imported with
+        changes or corrected by a user changes it. One aggregate query, no rows read."""
+        count, last_id, last_update = conn.execute(
+            select(func.count(), func.max(Post.id), func.max(Post.updated_at)).where(
+                Post.workspace_id == workspace_id
+            )
+        ).one()
+        last_fix = conn.scalar(
+            select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
+        )
+        return f"{count}:{last_id}:{last_update}:{last_fix}"
+
+    def _save_mark(self, conn: Connection, workspace_id: int, mark: str) -> None:
+        rules = cast(Table, InboxRules.__table__)
+        done = conn.execute(
+            update(rules).where(rules.c.workspace_id == workspace_id).values(refresh_mark=mark)
+        )
+        if done.rowcount == 0:
+            defaults = self.rules(workspace_id)
+            conn.execute(
+                rules.insert().values(
+                    workspace_id=workspace_id,
+                    first_response_sla_s=defaults.first_response_sla_s,
+                    own_handles=defaults.own_handles,
+                    template_threshold=defaults.template_threshold,
+                    refresh_mark=mark,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def _refresh(self, workspace_id: int, force: bool) -> RefreshReport:
+        """Recompute the workspace's conversations from its posts: one read of the posts, then
+        inserts and updates in bulk (only rows whose facts changed). Teammates' status,
+        assignee and notes stay; when a thread's key changes (two threads joined), they move to
+        the thread that now holds its first post."""
+        table = cast(Table, Conversation.__table__)
+        with self.engine.begin() as conn:
+            mark = self._mark(conn, workspace_id)
+            last = conn.scalar(
+                select(InboxRules.refresh_mark).where(InboxRules.workspace_id == workspace_id)
+            )
+            if last == mark and not force:
+                return RefreshReport(0, 0, 0, 0, skipped=True)
+            pattern: re.Pattern[str] | None = mention_pattern(self._own_handles(conn, workspace_id))
+            facts = build_threads(self._rows(conn, workspace_id), pattern)
+            cols = [getattr(Conversation, c) for c in _DERIVED]
+            existing = {
+                row.thread_key: row
+                for row in conn.execute(
+                    select(
+                        Conversation.id,
+                        Conversation.thread_key,
+                        Conversation.status,
+                        Conversation.status_at,
+                        Conversation.assignee,
+                        *cols,
+                    ).where(Conversation.workspace_id == workspace_id)
+                )
+            }
+            now = utcnow()
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for f in facts:
+                values = {c: getattr(f, c) for c in _DERIVED}
+                old = existing.pop(f.thread_key, None)
+                if old is None:
+                    inserts.append(
+                        {"workspace_id": workspace_id, "thread_key": f.thread_key}
+                        | values
+                        | {"updated_at": now, "status": None, "status_at": None}
+                        | {"assignee": None, "viewer": None, "viewer_at": None}
+                    )
+                elif any(getattr(old, c) != v for c, v in values.items()):
+                    updates.append({"b_id": old.id, "updated_at": now} | values)
+            if inserts:
+                conn.execute(table.insert(), inserts)
+            if updates:
+                stmt = (
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values({c: bindparam(c) for c in (*_DERIVED, "updated_at")})
+                )
+                conn.execute(stmt, updates)
+            removed = list(existing.values())
+            if removed:
+                self._carry_over(conn, workspace_id, removed, facts)
+                for ids in _chunks([r.id for r in removed]):
+                    conn.execute(delete(table).where(table.c.id.in_(ids)))
+            self._save_mark(conn, workspace_id, mark)
+        return RefreshReport(len(facts), len(inserts), len(updates), len(removed))
+
+    def _carry_over(
+        self, conn: Connection, workspace_id: int, removed: Sequence[Any], facts: list[ThreadFacts]
+    ) -> None:
+        """Move a vanished thread's status, assignee and notes to the thread that holds its
+        first post now, unless that one has its own already."""
+        kept = [r for r in removed if r.status or r.assignee]
+        noted = {
+            cid
+            for ids in _chunks([r.id for r in removed])
+            for cid in conn.scalars(
+                select(ConversationNote.conversation_id)
+                .where(ConversationNote.conversation_id.in_(ids))
+                .distinct()
+            )
+        }
+        kept += [r for r in removed if r.id in noted and r not in kept]
+        if not kept:
+            return
+        key_of_post = {pid: f.thread_key for f in facts for pid in f.post_ids}
+        for r in kept:
+            key = key_of_post.get(r.root_post_id)
+            if key is None:
+                continue
+            target = conn.execute(
+                select(Conversation.id, Conversation.status, Conversation.assignee).where(
+                    Conversation.workspace_id == workspace_id, Conversation.thread_key == key
+                )
+            ).one()
+            if target.status is None and target.assignee is None:
+                conn.execute(
+                    update(Conversation)
+                    .where(Conversation.id == target.id)
+                    .values(status=r.status, status_at=r.status_at, assignee=r.assignee)
+                )
+            conn.execute(
+                update(ConversationNote)
+                .where(ConversationNote.conversation_id == r.id)
+                .values(conversation_id=target.id)
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+    def _view(self, c: Conversation, sla_s: int, now: datetime) -> ConversationView:
+        status = _effective_status(c)
+        answered = _answered_at(c, status)
+        breached = c.first_ask_at is not None and (
+            (answered or now) - c.first_ask_at > timedelta(seconds=sla_s)
+        )
+        waiting_since = c.last_ask_at if status == "open" and c.needs_answer else None
+        return ConversationView(
+            id=c.id,
+            thread_key=c.thread_key,
+            source=c.source,
+            status=status,
+            assignee=c.assignee,
+            needs_answer=c.needs_answer and status == "open",
+            opened_at=c.opened_at,
+            last_post_at=c.last_post_at,
+            first_ask_at=c.first_ask_at,
+            answered_at=answered,
+            first_response_at=c.first_response_at,
+            resolved_at=_resolved_at(c, status),
+            author_handle=c.author_handle,
+            preview=c.preview,
+            post_count=c.post_count,
+            root_post_id=c.root_post_id,
+            sla_breached=breached,
+            priority=priority_of(
+                complaints=c.complaints,
+                questions=c.questions,
+                direct_mentions=c.direct_mentions,
+                negative=c.negative,
+                max_followers=c.max_followers,
+                waiting_since=waiting_since,
+                sla_breached=breached and answered is None,
+                now=now,
+            ),
+        )
+
+    def _all(self, workspace_id: int) -> list[Conversation]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return list(
+                s.scalars(select(Conversation).where(Conversation.workspace_id == workspace_id))
+            )
+
+    def conversations(
+        self,
+        workspace_id: int,
+        *,
+        status: str | None = None,
+        include_answered: bool = False,
+        now: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ConversationView]:
+        """Conversations, most urgent first. Without ``include_answered``, only those that
+        hold a question, complaint or mention of the brand (threads the brand simply took part
+        in are left to the metrics)."""
+        if status is not None and status not in STATUSES:
+            raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        now = now or datetime.now(UTC)
+        sla = self.rules(workspace_id).first_response_sla_s
+        views = [
+            self._view(c, sla, now)
+            for c in self._all(workspace_id)
+            if include_answered or c.asks > 0 or c.status is not None
+        ]
+        if status is not None:
+            views = [v for v in views if v.status == status]
+        views.sort(key=lambda v: (-v.priority.score, v.last_post_at), reverse=False)
+        return views[:limit] if limit is not None else views
+
+    def _get(self, s: Session, workspace_id: int, conversation_id: int) -> Conversation:
+        c = s.scalar(
+            select(Conversation).where(
+                Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
+            )
+        )
+        if c is None:
+            raise NotFound(f"no conversation {conversation_id} in this workspace")
+        return c
+
+    def conversation(
+        self, workspace_id: int, conversation_id: int, *, now: datetime | None = None
+    ) -> ConversationView:
+        with Session(self.engine, expire_on_commit=False) as s:
+            c = self._get(s, workspace_id, conversation_id)
+        return self._view(c, self.rules(workspace_id).first_response_sla_s, now or utcnow())
+
+    def posts(self, workspace_id: int, conversation_id: int) -> list[Post]:
+        """The thread's posts, oldest first: followed from its first post along replies and
+        conversation ids, one query per level of the thread (never one per post)."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            c = self._get(s, workspace_id, conversation_id)
+            root = s.get(Post, c.root_post_id)
+            if root is None or root.workspace_id != workspace_id:
+                return []
+            found: dict[int, Post] = {root.id: root}
+            frontier = [root]
+            while frontier:
+                ids = sorted(
+                    {p.external_id for p in frontier} | {p.in_reply_to or "" for p in frontier}
+                )
+                convs = sorted({p.conversation_id for p in frontier if p.conversation_id})
+                conds = [Post.in_reply_to.in_(ids), Post.external_id.in_(ids)]
+                if convs:
+                    conds.append(Post.conversation_id.in_(convs))
+                rows = s.scalars(
+                    select(Post).where(
+                        Post.workspace_id == workspace_id,
+                        Post.source == c.source,
+                        or_(*conds),
+                    )
+                )
+                frontier = [p for p in rows if p.id not in found]
+                found.update((p.id, p) for p in frontier)
+        return sorted(found.values(), key=lambda p: (p.created_at, p.id))
+
+    # -- teamwork -----------------------------------------------------------------------------
+    def open_as(
+        self, workspace_id: int, conversation_id: int, who: str, *, now: datetime | None = None
+    ) -> tuple[str, datetime] | None:
+        """Record that ``who`` is working on the conversation now. Returns the other teammate
+        who opened it within ``GUARD_S`` seconds, and when, so that two people do not answer
+        the same person at once; None when nobody else is on it."""
+        now = now or utcnow()
+        with Session(self.engine) as s, s.begin():
+            c = s.scalar(
+                select(Conversation)
+                .where(
+                    Conversation.workspace_id == workspace_id,
+                    Conversation.id == conversation_id,
+                )
+                .with_for_update()
+            )
+            if c is None:
+                raise NotFound(f"no conversation {conversation_id} in this workspace")
+            other = None
+            if (
+                c.viewer is not None
+                and c.viewer != who
+                and c.viewer_at is not None
+                and now - c.viewer_at < timedelta(seconds=GUARD_S)
+            ):
+                other = (c.viewer, c.viewer_at)
+            c.viewer, c.viewer_at = who, now
+        return other
+
+    def assign(self, workspace_id: int, conversation_id: int, assignee: str | None) -> None:
+        assignee = assignee.strip() if assignee else None
+        with Session(self.engine) as s, s.begin():
+            c = self._get(s, workspace_id, conversation_id)
+            c.assignee = assignee or None
+            c.updated_at = utcnow()
+
+    def set_status(
+        self, workspace_id: int, conversation_id: int, status: str, *, at: datetime | None = None
+    ) -> None:
+        """``done`` on an unanswered conversation means "answered elsewhere"."""
+        if status not in STATUSES:
+            raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        with Session(self.engine) as s, s.begin():
+            c = self._get(s, workspace_id, conversation_id)
+            c.status = status
+            c.status_at = at or utcnow()
+            c.updated_at = utcnow()
+
+    def add_note(self, workspace_id: int, conversation_id: int, author: str, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise InboxError("a note needs some text")
+        with Session(self.engine) as s, s.begin():
+            self._get(s, workspace_id, conversation_id)
+            s.add(
+                ConversationNote(
+                    workspace_id=workspace_id,
+                    conversation_id=conversation_id,
+                    author=author,
+                    text=text,
+                )
+            )
+
+    def notes(self, workspace_id: int, conversation_id: int) -> list[ConversationNote]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            self._get(s, workspace_id, conversation_id)
+            return list(
+                s.scalars(
+                    select(ConversationNote)
+                    .where(
+                        ConversationNote.workspace_id == workspace_id,
+                        ConversationNote.conversation_id == conversation_id,
+                    )
+                    .order_by(ConversationNote.created_at, ConversationNote.id)
+                )
+            )
+
+    # -- metrics ------------------------------------------------------------------------------
+    def metrics(self, workspace_id: int, *, now: datetime | None = None) -> InboxMetrics:
+        now = now or datetime.now(UTC)
+        rules = self.rules(workspace_id)
+        with Session(self.engine) as s:
+            name = s.scalar(select(Workspace.name).where(Workspace.id == workspace_id)) or ""
+            own_texts = list(
+                s.scalars(
+                    select(Post.text).where(
+                        Post.workspace_id == workspace_id, Post.is_own.is_(True)
+                    )
+                )
+            )
+        views = []
+        rows = self._all(workspace_id)
+        by_status = dict.fromkeys(STATUSES, 0)
+        first_response: list[float] = []
+        resolution: list[float] = []
+        asked = answered = breaches = 0
+        for c in rows:
+            v = self._view(c, rules.first_response_sla_s, now)
+            views.append(v)
+            if c.opened_by_customer and c.first_response_at is not None:
+                first_response.append((c.first_response_at - c.opened_at).total_seconds())
+            if c.asks == 0:
+                continue
+            by_status[v.status] += 1
+            asked += 1
+            answered += v.answered_at is not None
+            breaches += v.sla_breached
+            if v.resolved_at is not None and c.first_ask_at is not None:
+                resolution.append(max(0.0, (v.resolved_at - c.first_ask_at).total_seconds()))
+        qc = sum(c.questions + c.complaints for c in rows)
+        covered = sum(c.asks_answered for c in rows)
+        return InboxMetrics(
+            workspace=name,
+            conversations=len(rows),
+            needing_answer=sum(v.needs_answer for v in views),
+            by_status=by_status,
+            first_response=spread(first_response),
+            resolution=spread(resolution),
+            response_rate=answered / asked if asked else None,
+            coverage=covered / qc if qc else None,
+            questions_and_complaints=qc,
+            sla_s=rules.first_response_sla_s,
+            sla_breaches=breaches,
+            templates=[
+                {"text": t.text, "count": t.count}
+                for t in flag_templates(own_texts, rules.template_threshold)
+            ],
+        )
+
+    def count(self, workspace_id: int) -> int:
+        with Session(self.engine) as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Conversation)
+                    .where(Conversation.workspace_id == workspace_id)
+                )
+                or 0
+            )
