@@ -365,6 +365,16 @@ def event_to_post(event: Mapping[str, Any], *, own_did: str | None = None) -> di
             "record": dict(record),
         },
     }
+    add_thread_and_lang(post, record)
+    return post
+
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
+
+
+def add_thread_and_lang(post: dict[str, Any], record: Mapping[str, Any]) -> None:
+    """Set ``in_reply_to``, ``conversation_id`` and ``lang`` from an app.bsky.feed.post record
+    (the same record shape in Jetstream events and in searchPosts results)."""
     reply = record.get("reply")
     if isinstance(reply, Mapping):
         parent, root = reply.get("parent"), reply.get("root")
@@ -375,6 +385,5 @@ def event_to_post(event: Mapping[str, Any], *, own_did: str | None = None) -> di
     langs = record.get("langs")
     if isinstance(langs, list) and langs and isinstance(langs[0], str):
         lang = langs[0].strip().lower()
-        if re.match(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", lang):
+        if _LANG_RE.match(lang):
             post["lang"] = lang
-    return post

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final
 
 from goodwill.sources.api import JsonApi
 from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.bluesky import add_thread_and_lang
 from goodwill.sources.config import (
     backfill_since,
     choice,
@@ -43,7 +44,6 @@ OWN_REFRESH: Final = timedelta(days=3)
 _URI_RE = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/app\.bsky\.feed\.post/([A-Za-z0-9._~:-]+)$"
 )
-_LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 
 class BlueskySearchSource(PollingSource, CanReply):
@@ -303,18 +303,7 @@ class BlueskySearchSource(PollingSource, CanReply):
             "bluesky": {k: v for k, v in view.items() if k != "author"},
             "bluesky_author": dict(author),
         }
-        reply = record.get("reply")
-        if isinstance(reply, Mapping):
-            parent, root = reply.get("parent"), reply.get("root")
-            if isinstance(parent, Mapping) and isinstance(parent.get("uri"), str):
-                post["in_reply_to"] = parent["uri"]
-            if isinstance(root, Mapping) and isinstance(root.get("uri"), str):
-                post["conversation_id"] = root["uri"]
-        langs = record.get("langs")
-        if isinstance(langs, list) and langs and isinstance(langs[0], str):
-            lang = langs[0].strip().lower()
-            if _LANG_RE.match(lang):
-                post["lang"] = lang
+        add_thread_and_lang(post, record)
         counts = {
             "likes": view.get("likeCount"),
             "shares": _sum(view.get("repostCount"), view.get("quoteCount")),
