@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -45,8 +46,15 @@ __all__ = [
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified when the account does not exist, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the e-mail is unknown, so both cases take as long.
+
+    Made on first login, not at import: hashing costs a fifth of a second, and every ``goodwill``
+    command imports this module."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 class Role(StrEnum):
@@ -205,7 +213,7 @@ class Accounts:
 
     def _password_ok(self, user: User | None, password: str) -> bool:
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
         if user is None:
