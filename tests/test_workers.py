@@ -86,6 +86,7 @@ class Worker:
             "GOODWILL_HTTP_ALLOW_PRIVATE": "true",  # the feed is on 127.0.0.1
             "GOODWILL_HTTP_TIMEOUT": "60",
             "GOODWILL_ANALYSIS": "false",
+            "GOODWILL_SENTIMENT": "vader",  # re-analysis tasks: the fast model is enough here
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "goodwill", "worker", "-c", str(concurrency)],
@@ -224,6 +225,19 @@ def test_polls_through_tasks_land_posts_exactly_once(
     time.sleep(1.0)
     assert Counter(post_ids(repo)).most_common(1)[0][1] == 1 and len(post_ids(repo)) == 8
 
+    # The dispatcher's own loop (`goodwill listen` with a broker) queues the source when due.
+    server.serve("/feed.xml", Reply(feed(1, 2, 3, 4)))
+    repo.update_source(ws, src.id, next_poll_at=None)
+
+    async def listen_until_stored() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        await asyncio.to_thread(wait_for, lambda: len(post_ids(repo)) == 9, 60, "dispatch")
+        stop.set()
+        await running
+
+    asyncio.run(listen_until_stored())
+
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -354,8 +368,11 @@ def test_alert_outbox_is_delivered_once_by_two_workers(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_worker_status_and_clear_errors(
-    settings: Settings, workers: Callable[..., Worker], monkeypatch: pytest.MonkeyPatch
+def test_worker_status_reanalysis_and_clear_errors(
+    repo: Repository,
+    settings: Settings,
+    workers: Callable[..., Worker],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from typer.testing import CliRunner
 
@@ -380,6 +397,30 @@ def test_worker_status_and_clear_errors(
         info = orjson.loads(result.stdout)
         assert set(info["queues"]) == {"poll", "ingest", "analysis", "alerts"}
         assert [w["concurrency"] for w in info["workers"]] == [2]
+
+        # Posts stored without analysis are re-scored on the workers, range by range.
+        ws = repo.add_workspace("Brightloaf").id
+        now = datetime.now(UTC).isoformat()
+        items = [
+            (
+                f"item {i}",
+                {"id": f"p{i}", "source": "x", "text": f"I love it {i}", "created_at": now},
+            )
+            for i in range(10)
+        ]
+        Ingestor(repo, settings, analyzers=[]).ingest(ws, items)
+        queued = runner.invoke(app, ["workers", "reanalyze", "--chunk", "4", "--json"])
+        assert queued.exit_code == 0, queued.output
+        assert orjson.loads(queued.stdout)["tasks"] == 3
+
+        def scored() -> int:
+            with repo.session() as s:
+                return sum(1 for a in s.scalars(select(Post.analysis)) if a and "sentiment" in a)
+
+        wait_for(lambda: scored() == 10, why="the re-analysis tasks")
+
+        dispatch = runner.invoke(app, ["listen", "--dispatch"])
+        assert dispatch.exit_code == 1 and "no source to listen to" in dispatch.output
     finally:
         get_settings.cache_clear()
 

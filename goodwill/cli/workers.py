@@ -12,6 +12,7 @@ import typer
 
 from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
 from goodwill.settings import Settings
+from goodwill.store.tables import Source
 from goodwill.workers import QUEUES, scale_out
 
 __all__ = ["worker", "workers_app"]
@@ -136,8 +137,8 @@ def dispatch_loop(app: App) -> None:
     _need_broker(app.settings)
     from goodwill.workers.dispatch import Dispatcher
 
-    def queued(src: object) -> None:
-        console.print(f"queued a poll of {getattr(src, 'name', src)}")
+    def queued(src: Source) -> None:
+        console.print(f"queued a poll of {src.name} (workspace {src.workspace_id})")
 
     dispatcher = Dispatcher(app.repo, app.settings, on_queued=queued)
 
