@@ -1,13 +1,14 @@
 """From items to stored mentions: the pipeline and the store, batch by batch.
 
-Everything that brings posts in (file imports, the listener, later Celery workers) calls
+Everything that brings posts in (file imports, the listener, Celery workers) calls
 ``Ingestor.ingest``. The cursor that follows a batch is written in the same transaction as the
 batch, so a crash at any point resumes without losing or repeating anything.
 
 Everything runs in one process, batch after batch. We measured a pipeline worker process and a
 writer thread (benchmarks/bench_ingest.py): on the two vCPUs of our reference machine two busy
 processes run no faster than one, and a thread convoys on the GIL, which SQLite gives up for
-every row it steps. Scale-out is Celery workers, each running this same loop.
+every row it steps. Scale-out is Celery workers (``goodwill.workers``), each running this
+same loop.
 """
 
 from __future__ import annotations

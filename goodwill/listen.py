@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,14 +71,18 @@ class Listener:
         *,
         on_outcome: Callable[[PollOutcome], None] | None = None,
         alerts: AlertService | None = None,
+        hand_off: Callable[[Source, Page], Awaitable[None]] | None = None,
     ) -> None:
-        """``alerts``: deliver alerts and run their scheduled checks while listening."""
+        """``alerts``: deliver alerts and run their scheduled checks while listening.
+        ``hand_off``: where a stream's pages go instead of this process's ingestor (to Celery
+        workers, when a broker is configured)."""
         self.repo = repo
         self.ingestor = ingestor
         self.settings = settings
         self.http = http
         self.on_outcome = on_outcome
         self.alerts = alerts
+        self.hand_off = hand_off
         self._write_lock = asyncio.Lock()
 
     async def _store(self, src: Source, page: Page, outcome: PollOutcome) -> None:
@@ -107,7 +111,12 @@ class Listener:
                 raise ConfigError(f"{src.kind} sources are not streams")
             async for page in connector.stream(dict(src.cursor or {})):
                 outcome = PollOutcome(src.name, src.workspace_id, ok=True)
-                await self._store(src, page, outcome)
+                if self.hand_off is not None:
+                    await self.hand_off(src, page)
+                    outcome.report.read = len(page.posts)
+                    outcome.report.note(ItemProblem(src.name, p) for p in page.problems)
+                else:
+                    await self._store(src, page, outcome)
                 outcome.rate_limit = connector.rate_limit_state()
                 self._record_health(src, outcome, utcnow())
                 src.consecutive_failures = 0
@@ -234,13 +243,17 @@ class Listener:
                 stop.set()
                 await alerting
 
+    def start_streams(self, running: dict[int, asyncio.Task[None]]) -> None:
+        """Start every enabled stream not running now (``running``: by source id)."""
+        for src in self._streams_to_start(running):
+            running[src.id] = asyncio.create_task(self.stream(src))
+
     async def _poll_until(self, stop: asyncio.Event) -> None:
         streams: dict[int, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():
                 due = self.due()
-                for src in self._streams_to_start(streams):
-                    streams[src.id] = asyncio.create_task(self.stream(src))
+                self.start_streams(streams)
                 polled = [s for s in due if not self.is_stream(s)]
                 if polled:
                     await asyncio.gather(*(self.poll(s) for s in polled))

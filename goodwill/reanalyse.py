@@ -44,12 +44,18 @@ def reanalyse(
     *,
     everything: bool = False,
     after_id: int = 0,
+    until_id: int | None = None,
     batch_size: int = BATCH,
     on_batch: Callable[[ReanalysisReport], None] | None = None,
 ) -> ReanalysisReport:
-    """Re-score the workspace's stale posts (all with ``everything``) after ``after_id``."""
+    """Re-score the workspace's stale posts (all with ``everything``) after ``after_id``, up to
+    and including ``until_id`` when given (a range: one Celery task's share of a workspace)."""
     report = ReanalysisReport(last_id=after_id)
     while page := repo.analysis_page(workspace_id, after_id=report.last_id, limit=batch_size):
+        if until_id is not None:
+            page = [row for row in page if row[0] <= until_id]
+            if not page:
+                break
         todo = [
             (post_id, text, analysis)
             for post_id, text, analysis in page

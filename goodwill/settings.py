@@ -206,6 +206,24 @@ class Settings(BaseSettings):
         description="How often, in seconds, the live stream of new mentions looks for new ones.",
     )
 
+    broker_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis URL of the Celery broker for scale-out (redis://host:6379/0): `goodwill "
+            "listen` then hands polls and stream batches to `goodwill worker` processes. Empty: "
+            "the embedded mode, everything in one process and Celery is never imported."
+        ),
+    )
+    worker_lease_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description=(
+            "How long a worker owns a task and the source it polls: a task taken by a worker "
+            "that died is given to another worker after this many seconds. Keep it longer than "
+            "the slowest task (a poll of all its pages, a re-analysis range)."
+        ),
+    )
+
     def resolved_web_secret(self) -> str:
         """The configured web secret, or one generated on first use and kept in data_dir."""
         if self.web_secret:

@@ -13,6 +13,7 @@ from goodwill.cli.inbox import inbox_app
 from goodwill.cli.manage import sources_app, topics_app, workspaces_app
 from goodwill.cli.run import demo, listen, serve
 from goodwill.cli.users import users_app
+from goodwill.cli.workers import worker, workers_app
 
 __all__ = ["app", "main"]
 
@@ -39,6 +40,8 @@ app.command("export")(export_posts)
 app.command()(listen)
 app.command()(serve)
 app.command()(demo)
+app.command()(worker)
+app.add_typer(workers_app, name="workers")
 
 
 @app.command()

@@ -41,6 +41,14 @@ def listen(
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, then exit.")
     ] = False,
+    dispatch: Annotated[
+        bool,
+        typer.Option(
+            "--dispatch",
+            help="Queue due sources for `goodwill worker` processes instead of polling here "
+            "(the default when GOODWILL_BROKER_URL is set).",
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Listen to every enabled source of every workspace. Ctrl-C stops cleanly; the next run
@@ -48,6 +56,11 @@ def listen(
     app = App.open()
     if not app.repo.sources(None):
         fail("no source to listen to: add one with `goodwill sources add rss URL`")
+    if not once and (dispatch or app.settings.broker_url):
+        from goodwill.cli.workers import dispatch_loop
+
+        dispatch_loop(app)
+        return
     ingestor = app.ingestor()
     latest: dict[str, PollOutcome] = {}
 
