@@ -103,7 +103,8 @@ class Listener:
         stored with its cursor, and recorded in its health."""
         try:
             connector = connector_for(src, self.http, self.settings)
-            if not isinstance(connector, StreamingSource):
+            streams = isinstance(connector, StreamingSource) and connector.streams(src.config or {})
+            if not streams or not isinstance(connector, StreamingSource):
                 raise ConfigError(f"{src.kind} sources are not streams")
             async for page in connector.stream(dict(src.cursor or {})):
                 outcome = PollOutcome(src.name, src.workspace_id, ok=True)
@@ -140,9 +141,10 @@ class Listener:
 
     def is_stream(self, src: Source) -> bool:
         try:
-            return issubclass(get_source_class(src.kind), StreamingSource)
+            cls = get_source_class(src.kind)
         except ConfigError:
             return False
+        return issubclass(cls, StreamingSource) and cls.streams(src.config or {})
 
     async def poll(self, src: Source) -> PollOutcome:
         """Poll one source now (all its waiting pages), store, and record its health."""

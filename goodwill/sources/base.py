@@ -108,6 +108,15 @@ class StreamingSource(PollingSource):
     returns it as one page: `listen --once`, `sources test` and cron use it.
     """
 
+    @classmethod
+    def streams(cls, config: Mapping[str, Any]) -> bool:
+        """Whether a source with this (stored) ``config`` runs as a stream in the listener.
+
+        A connector that streams only some of what it reads (Mastodon streams a hashtag but
+        not a search) says no for the rest, and the listener polls those on their schedule.
+        """
+        return True
+
     @abstractmethod
     def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
         """Pages from ``cursor`` on, until cancelled; ``SourceError`` when it gives up."""
