@@ -386,7 +386,7 @@ def sources_test(
     json: JsonOpt = False,
 ) -> None:
     """Poll NAME once and show what it would bring in. Nothing is stored, the cursor stays."""
-    from goodwill.listen import connector_for
+    from goodwill.listen import connector_for, hand_topics
     from goodwill.net import make_client
     from goodwill.pipeline.normalise import PostError, parse_post
 
@@ -400,6 +400,7 @@ def sources_test(
     async def once() -> Any:
         async with make_client(app.settings) as http:
             connector = connector_for(src, http, app.settings)
+            hand_topics(app.repo, src, connector)
             return await connector.poll(dict(src.cursor or {}))
 
     try:

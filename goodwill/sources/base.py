@@ -8,7 +8,7 @@ a crash between the two can neither lose nor duplicate anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -23,6 +23,7 @@ __all__ = [
     "RateLimited",
     "SourceError",
     "StreamingSource",
+    "UsesTopics",
 ]
 
 
@@ -133,3 +134,15 @@ class CanReply(ABC):
     @abstractmethod
     async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
         """Post ``text`` as a reply; ``SourceError``/``RateLimited`` when it could not."""
+
+
+class UsesTopics(ABC):
+    """A connector whose provider filters by our topics on its side (X's stream rules).
+
+    The listener hands it the workspace's enabled topics, as ``(name, query)``, before it
+    starts; the connector itself never reads the database.
+    """
+
+    @abstractmethod
+    def use_topics(self, topics: Sequence[tuple[str, str]]) -> None:
+        """Remember the topics to translate when the stream starts."""

@@ -3,8 +3,8 @@
 A provider that pushes keeps one response open for hours. ``open_stream`` makes that request
 through the same client and guard as every other call, and turns a refusal into the exception
 the connector needs: ``RateLimited`` (429, with the provider's own reset header),
-``StreamRefused`` (the server does not offer the stream: fall back to polling), or
-``SourceError`` (a 5xx or a network failure: reconnect after a back-off).
+``StreamRefused`` (the server does not offer the stream: fall back to polling),
+``StreamHttpError`` (a 5xx) or ``SourceError`` (a network failure): reconnect after a back-off.
 
 ``Feed`` reads the open response in a task of its own into a bounded queue, so the connector
 can wait for the next item *with a deadline* (to flush a batch on time) without cancelling the
@@ -25,7 +25,14 @@ from goodwill.sources.api import describe_error
 from goodwill.sources.base import RateLimited, SourceError
 from goodwill.sources.ratelimit import ResetStyle, wait_seconds
 
-__all__ = ["REFUSED_STATUSES", "Feed", "StreamEnded", "StreamRefused", "open_stream"]
+__all__ = [
+    "REFUSED_STATUSES",
+    "Feed",
+    "StreamEnded",
+    "StreamHttpError",
+    "StreamRefused",
+    "open_stream",
+]
 
 REFUSED_STATUSES: Final = frozenset({401, 403, 404, 405, 410, 501})
 """Answers that mean "no stream here" rather than "try again later"."""
@@ -40,6 +47,10 @@ class StreamRefused(SourceError):
     def __init__(self, message: str, status: int | None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class StreamHttpError(SourceError):
+    """The server answered the stream request with a 5xx: try again after a back-off."""
 
 
 class StreamEnded(SourceError):
@@ -82,7 +93,7 @@ async def open_stream(
             if status in REFUSED_STATUSES:
                 raise StreamRefused(f"HTTP {status} from {shown}", status)
             if status >= 500:
-                raise SourceError(f"HTTP {status} from {shown}")
+                raise StreamHttpError(f"HTTP {status} from {shown}")
             if status != 200:
                 raise StreamRefused(f"HTTP {status} from {shown}", status)
             kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -124,7 +135,10 @@ class Feed(Generic[T]):
         """The next item, ``None`` when none came within ``timeout`` s; ``StreamEnded`` when
         the stream is over (after every item that came before the end)."""
         try:
-            item = await asyncio.wait_for(self._queue.get(), timeout=max(timeout, 0.0))
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that arrives
+            # as the item does, and the listener could then never stop this stream.
+            async with asyncio.timeout(max(timeout, 0.0)):
+                item = await self._queue.get()
         except TimeoutError:
             return None
         if isinstance(item, StreamEnded):

@@ -1,4 +1,5 @@
-"""X (Twitter) API v2: recent search and an account's mentions, with an app bearer token.
+"""X (Twitter) API v2: recent search, an account's mentions, and the filtered stream
+(``x_stream``), with an app bearer token.
 
 Both endpoints answer newest first and page backwards with a token; ``since_id`` bounds them
 below. Each poll asks for everything after the stored ``since_id``, walks its pages, and
@@ -8,13 +9,13 @@ a poll cut short is done again, and nothing at or below ``since_id`` can come ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.base import ConfigError, Page, SourceError, StreamingSource, UsesTopics
 from goodwill.sources.config import (
     backfill_since,
     choice,
@@ -39,8 +40,8 @@ USER_FIELDS: Final = "username,name,public_metrics,verified"
 RECENT_WINDOW: Final = timedelta(days=7) - timedelta(minutes=5)
 
 
-class XSource(PollingSource):
-    """X (Twitter) recent search or an account's mentions, through the v2 API."""
+class XSource(StreamingSource, UsesTopics):
+    """X (Twitter) recent search, an account's mentions, or the filtered stream (API v2)."""
 
     kind: ClassVar[str] = "x"
     default_interval: ClassVar[float] = 900.0
@@ -61,9 +62,11 @@ class XSource(PollingSource):
                 "page_size",
                 "backfill_hours",
                 "api_url",
+                "rule",
+                "batch_seconds",
             },
         )
-        timeline = choice(config, "timeline", ("search", "mentions"), "search")
+        timeline = choice(config, "timeline", ("search", "mentions", "stream"), "search")
         query = optional_text(config, "query", 512)
         user_id = optional_text(config, "user_id", 32)
         if timeline == "search" and not query:
@@ -83,7 +86,22 @@ class XSource(PollingSource):
             "page_size": int(number(config, "page_size", 100, minimum=10, maximum=100)),
             "backfill_hours": optional_number(config, "backfill_hours", maximum=7 * 24),
             "api_url": url(config, "api_url", API_URL),
+            "rule": optional_text(config, "rule", 1024),
+            "batch_seconds": number(config, "batch_seconds", 2, minimum=0.01, maximum=600),
         }
+
+    @classmethod
+    def streams(cls, config: Mapping[str, Any]) -> bool:
+        return config.get("timeline") == "stream"
+
+    def use_topics(self, topics: Sequence[tuple[str, str]]) -> None:
+        self.topics[:] = topics
+
+    def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
+        """The filtered stream, its rules synced first (docs/sources/x.md)."""
+        from goodwill.sources.x_stream import XStream
+
+        return XStream(self).pages(cursor)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,11 +112,30 @@ class XSource(PollingSource):
             provider="X",
             headers={"Authorization": f"Bearer {self.config['bearer_token']}"},
         )
+        self.topics: list[tuple[str, str]] = []  # (name, query), from the listener
 
     def rate_limit_state(self) -> dict[str, Any] | None:
         return self.api.rate_limit
 
     async def poll(self, cursor: Mapping[str, Any]) -> Page:
+        c = self.config
+        if c["timeline"] == "mentions":
+            path, page_param = f"/2/users/{c['user_id']}/mentions", "pagination_token"
+            return await self.collect(path, page_param, {}, cursor)
+        if c["timeline"] == "stream":
+            # Outside the listener (`listen --once`, `sources test`): the stream's catch-up.
+            from goodwill.sources.x_stream import XStream
+
+            return await XStream(self).catch_up_page(cursor)
+        return await self.search(c["query"], cursor)
+
+    async def search(self, query: str, cursor: Mapping[str, Any]) -> Page:
+        """Recent search for ``query``, everything after the cursor's ``since_id``."""
+        return await self.collect("/2/tweets/search/recent", "next_token", {"query": query}, cursor)
+
+    async def collect(
+        self, path: str, page_param: str, extra: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> Page:
         raw_since = cursor.get("since_id")
         since_id = str(raw_since) if isinstance(raw_since, str) and raw_since.isdigit() else None
         c = self.config
@@ -107,12 +144,8 @@ class XSource(PollingSource):
             "tweet.fields": TWEET_FIELDS,
             "expansions": "author_id",
             "user.fields": USER_FIELDS,
+            **extra,
         }
-        if c["timeline"] == "search":
-            path, page_param = "/2/tweets/search/recent", "next_token"
-            params["query"] = c["query"]
-        else:
-            path, page_param = f"/2/users/{c['user_id']}/mentions", "pagination_token"
         if since_id:
             params["since_id"] = since_id
         else:
@@ -134,20 +167,20 @@ class XSource(PollingSource):
             data = body.get("data") or []
             if not isinstance(data, list):
                 raise SourceError(f"X answered {path} with data that is not a list")
-            users = _users(body.get("includes"))
+            users = users_of(body.get("includes"))
             for number_, tweet in enumerate(data, start=1):
                 where = f"page {page_no + 1} tweet {number_}"
                 try:
-                    post = self._post(tweet, users)
+                    post = self.to_post(tweet, users)
                 except ValueError as exc:
                     problems.append(f"{where}: {exc}; skipped")
                     continue
-                if since_id is not None and not _newer(post["id"], since_id):
+                if since_id is not None and not newer(post["id"], since_id):
                     continue  # a server that ignored since_id
                 if post["id"] in seen:
                     continue
                 seen.add(post["id"])
-                if newest is None or _newer(post["id"], newest):
+                if newest is None or newer(post["id"], newest):
                     newest = post["id"]
                 posts.append(post)
             meta = body.get("meta") if isinstance(body.get("meta"), Mapping) else {}
@@ -159,10 +192,10 @@ class XSource(PollingSource):
                 f"more than {MAX_PAGES} pages were waiting; the oldest were not read "
                 "(poll more often)"
             )
-        new_cursor = {"since_id": newest} if newest else dict(cursor)
+        new_cursor = {**cursor, "since_id": newest} if newest else dict(cursor)
         return Page(posts=posts, cursor=new_cursor, problems=problems)
 
-    def _post(self, tweet: Any, users: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    def to_post(self, tweet: Any, users: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         if not isinstance(tweet, Mapping):
             raise ValueError("not an object")
         tweet_id = tweet.get("id")
@@ -231,11 +264,11 @@ def _sum(*values: Any) -> int | None:
     return sum(numbers) if numbers else None
 
 
-def _users(includes: Any) -> dict[str, Mapping[str, Any]]:
+def users_of(includes: Any) -> dict[str, Mapping[str, Any]]:
     if not isinstance(includes, Mapping) or not isinstance(includes.get("users"), list):
         return {}
     return {str(u["id"]): u for u in includes["users"] if isinstance(u, Mapping) and u.get("id")}
 
 
-def _newer(a: str, b: str) -> bool:
+def newer(a: str, b: str) -> bool:
     return (len(a), a) > (len(b), b)

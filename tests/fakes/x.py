@@ -1,9 +1,13 @@
 """X API v2 (docs.x.com): recent search and user mentions, newest first, ``since_id`` and
-``start_time`` bounds, ``next_token``/``pagination_token`` paging, x-rate-limit-* headers."""
+``start_time`` bounds, ``next_token``/``pagination_token`` paging, x-rate-limit-* headers; and
+the filtered stream: rules (list, add, delete) and the stream itself as newline-delimited JSON
+with keep-alive blank lines, one scripted stream per connection."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +31,13 @@ class XFake(ProviderFake):
         self.user = body["includes"]["users"][0]
         self.tweets: list[dict[str, Any]] = []
         self.next_id = 1859212374721658880
+        # The filtered stream: the app's rules, and one script per connection.
+        self.rules: list[dict[str, str]] = []
+        self.next_rule = 1_700_000_000_000_000_000
+        self.scripts: list[tuple[Callable[[], Iterable[bytes | float]], bool]] = []
+        self.stream_requests: list[Request] = []
+        self.rule_changes: list[dict[str, Any]] = []
+        self.stream_status: int | None = None  # answer every stream request with this
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -37,7 +48,7 @@ class XFake(ProviderFake):
         }
         if self.timeline == "search":
             config["query"] = "brightloaf -is:retweet"
-        else:
+        elif self.timeline == "mentions":
             config["user_id"] = BRAND_ID
         return config
 
@@ -86,10 +97,102 @@ class XFake(ProviderFake):
             },
         )
 
+    # -- the filtered stream ----------------------------------------------------------------------
+
+    def line(self, tweet: dict[str, Any], tags: Iterable[str]) -> bytes:
+        """One post as the stream sends it, with the rules it matched."""
+        by_tag = {r["tag"]: r["id"] for r in self.rules}
+        item = {
+            "data": tweet,
+            "includes": {"users": [self.user]},
+            "matching_rules": [{"id": by_tag.get(t, "1"), "tag": t} for t in tags],
+        }
+        return json.dumps(item).encode() + b"\r\n"
+
+    def script(self, steps: Callable[[], Iterable[bytes | float]], abort: bool = False) -> None:
+        self.scripts.append((steps, abort))
+
+    @staticmethod
+    def keep_alive() -> Iterable[bytes | float]:
+        while True:
+            yield b"\r\n"
+            yield 0.05
+
+    def searches(self) -> int:
+        return sum(r.path == "/2/tweets/search/recent" for r in self.server.requests)
+
+    def after_catch_up(self, searches: int = 1) -> Iterable[float]:
+        while self.searches() < searches:
+            yield 0.01
+
+    def _rules(self, request: Request) -> Reply:
+        if request.method == "GET":
+            meta = {"sent": "2026-11-22T10:00:00.000Z", "result_count": len(self.rules)}
+            body: dict[str, Any] = {"meta": meta}
+            if self.rules:
+                body["data"] = self.rules
+            return json_reply(body)
+        change = json.loads(request.body)
+        self.rule_changes.append(change)
+        if "delete" in change:
+            ids = set(change["delete"]["ids"])
+            deleted = [r for r in self.rules if r["id"] in ids]
+            self.rules = [r for r in self.rules if r["id"] not in ids]
+            summary = {"deleted": len(deleted), "not_deleted": len(ids) - len(deleted)}
+            return json_reply({"meta": {"sent": "2026-11-22T10:00:00.000Z", "summary": summary}})
+        created, errors = [], []
+        for rule in change["add"]:
+            if "*" in rule["value"]:
+                errors.append(
+                    {
+                        "value": rule["value"],
+                        "details": ["Rules may not contain wildcards."],
+                        "title": "UnprocessableEntity",
+                        "type": "https://api.twitter.com/2/problems/invalid-rules",
+                    }
+                )
+                continue
+            self.next_rule += 1
+            created.append({"id": str(self.next_rule), **rule})
+        self.rules += created
+        body = {
+            "meta": {
+                "sent": "2026-11-22T10:00:00.000Z",
+                "summary": {
+                    "created": len(created),
+                    "not_created": len(errors),
+                    "valid": len(created),
+                    "invalid": len(errors),
+                },
+            }
+        }
+        if created:
+            body["data"] = created
+        if errors:
+            body["errors"] = errors
+        return json_reply(body, 201 if created else 200)
+
+    def _stream(self, request: Request) -> Reply:
+        self.stream_requests.append(request)
+        if self.stream_status is not None:
+            return json_reply(
+                {"title": "Stream unavailable", "status": self.stream_status}, self.stream_status
+            )
+        if "author_id" not in (request.arg("tweet.fields") or ""):
+            return json_reply({"title": "Invalid Request", "status": 400}, 400)
+        if self.scripts:
+            steps, abort = self.scripts.pop(0)
+            return Reply(stream=steps(), abort=abort, content_type="application/json")
+        return Reply(stream=self.keep_alive(), content_type="application/json")
+
     def handle(self, request: Request) -> Reply | None:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return json_reply(load("x", "error-401.json"), 401)
-        if self.timeline == "search":
+        if request.path == "/2/tweets/search/stream/rules":
+            return self._rules(request)
+        if request.path == "/2/tweets/search/stream":
+            return self._stream(request)
+        if self.timeline in ("search", "stream"):
             expected, page_param = "/2/tweets/search/recent", "next_token"
         else:
             expected, page_param = f"/2/users/{BRAND_ID}/mentions", "pagination_token"
