@@ -449,6 +449,7 @@ def sources_reply(
     from goodwill.listen import connector_for
     from goodwill.net import make_client
     from goodwill.sources.base import CanReply
+    from goodwill.sources.credentials import store_rotated
 
     app = App.open()
     ws = app.workspace(workspace)
@@ -462,7 +463,10 @@ def sources_reply(
             connector = connector_for(src, http, app.settings)
             if not isinstance(connector, CanReply):
                 raise SourceError(f"{src.kind} sources cannot reply (see docs/sources/)")
-            return await connector.reply(post_id, text)
+            try:
+                return await connector.reply(post_id, text)
+            finally:
+                store_rotated(app.repo, src, connector, app.settings)
 
     try:
         posted = asyncio.run(send())

@@ -135,6 +135,12 @@ class CanReply(ABC):
     async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
         """Post ``text`` as a reply; ``SourceError``/``RateLimited`` when it could not."""
 
+    def rotated_secrets(self) -> dict[str, str]:
+        """Credentials the provider replaced while replying (X rotates its OAuth refresh
+        tokens on every use): the caller stores them, sealed, in the source's settings, or the
+        next reply would fail."""
+        return {}
+
 
 class UsesTopics(ABC):
     """A connector whose provider filters by our topics on its side (X's stream rules).

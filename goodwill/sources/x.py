@@ -13,9 +13,18 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
+import httpx
+
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, SourceError, StreamingSource, UsesTopics
+from goodwill.sources.base import (
+    CanReply,
+    ConfigError,
+    Page,
+    SourceError,
+    StreamingSource,
+    UsesTopics,
+)
 from goodwill.sources.config import (
     backfill_since,
     choice,
@@ -31,6 +40,7 @@ from goodwill.sources.ratelimit import ResetStyle
 __all__ = ["API_URL", "XSource"]
 
 API_URL: Final = "https://api.x.com"
+TOKEN_PATH: Final = "/2/oauth2/token"  # noqa: S105 (a path)
 MAX_PAGES: Final = 10
 TWEET_FIELDS: Final = (
     "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,"
@@ -40,12 +50,14 @@ USER_FIELDS: Final = "username,name,public_metrics,verified"
 RECENT_WINDOW: Final = timedelta(days=7) - timedelta(minutes=5)
 
 
-class XSource(StreamingSource, UsesTopics):
+class XSource(StreamingSource, UsesTopics, CanReply):
     """X (Twitter) recent search, an account's mentions, or the filtered stream (API v2)."""
 
     kind: ClassVar[str] = "x"
     default_interval: ClassVar[float] = 900.0
-    secret_fields: ClassVar[frozenset[str]] = frozenset({"bearer_token"})
+    secret_fields: ClassVar[frozenset[str]] = frozenset(
+        {"bearer_token", "client_secret", "refresh_token"}
+    )
     target_key: ClassVar[str] = "query"
 
     @classmethod
@@ -64,6 +76,9 @@ class XSource(StreamingSource, UsesTopics):
                 "api_url",
                 "rule",
                 "batch_seconds",
+                "client_id",
+                "client_secret",
+                "refresh_token",
             },
         )
         timeline = choice(config, "timeline", ("search", "mentions", "stream"), "search")
@@ -87,6 +102,9 @@ class XSource(StreamingSource, UsesTopics):
             "backfill_hours": optional_number(config, "backfill_hours", maximum=7 * 24),
             "api_url": url(config, "api_url", API_URL),
             "rule": optional_text(config, "rule", 1024),
+            "client_id": optional_text(config, "client_id", 200),
+            "client_secret": optional_text(config, "client_secret", 500),
+            "refresh_token": optional_text(config, "refresh_token", 2000),
             "batch_seconds": number(config, "batch_seconds", 2, minimum=0.01, maximum=600),
         }
 
@@ -113,6 +131,73 @@ class XSource(StreamingSource, UsesTopics):
             headers={"Authorization": f"Bearer {self.config['bearer_token']}"},
         )
         self.topics: list[tuple[str, str]] = []  # (name, query), from the listener
+        self._rotated: dict[str, str] = {}
+
+    # -- replying ------------------------------------------------------------------------------
+
+    def rotated_secrets(self) -> dict[str, str]:
+        return dict(self._rotated)
+
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Reply as the brand account: ``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``,
+        with a user-context OAuth 2.0 access token from the stored refresh token (scopes
+        ``tweet.read tweet.write users.read offline.access``). Not retried: X has no
+        idempotency key for posts."""
+        c = self.config
+        if not (c["client_id"] and c["refresh_token"]):
+            raise SourceError(
+                "replying needs client_id and refresh_token of the brand account's OAuth 2.0 "
+                "authorisation (docs/sources/x.md)"
+            )
+        if not in_reply_to.isdigit():
+            raise SourceError(f"{in_reply_to!r} is not an X post id")
+        if not text.strip():
+            raise SourceError("the reply is empty")
+        auth = {"Authorization": f"Bearer {await self._user_token()}"}
+        me = await self.api.request("GET", "/2/users/me", headers=auth)
+        user = me.get("data") if isinstance(me, Mapping) else None
+        if not isinstance(user, Mapping) or not isinstance(user.get("id"), str):
+            raise SourceError("X did not say which account the token belongs to")
+        answer = await self.api.request(
+            "POST",
+            "/2/tweets",
+            json={"text": text, "reply": {"in_reply_to_tweet_id": in_reply_to}},
+            headers=auth,
+        )
+        data = answer.get("data") if isinstance(answer, Mapping) else None
+        if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+            raise SourceError("X accepted the reply but did not say its id")
+        tweet = {
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "author_id": user["id"],
+            "referenced_tweets": [{"type": "replied_to", "id": in_reply_to}],
+            **data,
+        }
+        post = self.to_post(tweet, {str(user["id"]): user})
+        post["is_own"] = True
+        return post
+
+    async def _user_token(self) -> str:
+        """A user access token from the refresh token. X answers with a new refresh token and
+        the old one stops working: it is kept for the caller to store (``rotated_secrets``)."""
+        c = self.config
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": c["refresh_token"],
+            "client_id": c["client_id"],
+        }
+        auth = httpx.BasicAuth(c["client_id"], c["client_secret"]) if c["client_secret"] else None
+        # Its own client: the app's bearer token has no business at the token endpoint.
+        oauth = JsonApi(self.http, c["api_url"], ResetStyle.X, provider="X")
+        answer = await oauth.request("POST", TOKEN_PATH, data=form, auth=auth)
+        token = answer.get("access_token") if isinstance(answer, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise SourceError("X's token endpoint answered without an access_token")
+        fresh = answer.get("refresh_token")
+        if isinstance(fresh, str) and fresh and fresh != c["refresh_token"]:
+            self._rotated["refresh_token"] = fresh
+            c["refresh_token"] = fresh
+        return token
 
     def rate_limit_state(self) -> dict[str, Any] | None:
         return self.api.rate_limit

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from goodwill.sources.x import XSource
 from tests.fakes.base import ProviderFake, json_reply, load
@@ -17,6 +18,8 @@ from tests.feedserver import Reply, Request
 
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI"
 BRAND_ID = "1120004543214567424"
+CLIENT_ID = "goodwill-test-client-id"
+FIRST_REFRESH = "user-refresh-1"
 
 
 class XFake(ProviderFake):
@@ -38,6 +41,11 @@ class XFake(ProviderFake):
         self.stream_requests: list[Request] = []
         self.rule_changes: list[dict[str, Any]] = []
         self.stream_status: int | None = None  # answer every stream request with this
+        # Replies: OAuth 2.0 user context, refresh tokens good for one use.
+        self.refresh_token = FIRST_REFRESH
+        self.user_tokens: set[str] = set()
+        self.posted: list[dict[str, Any]] = []
+        self.can_post = True  # False: an app on a tier that may not post
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -185,7 +193,80 @@ class XFake(ProviderFake):
             return Reply(stream=steps(), abort=abort, content_type="application/json")
         return Reply(stream=self.keep_alive(), content_type="application/json")
 
+    # -- replying as the brand (OAuth 2.0 user context) ----------------------------------------
+
+    def _oauth_token(self, request: Request) -> Reply:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        if (
+            form.get("grant_type") != "refresh_token"
+            or form.get("client_id") != CLIENT_ID
+            or form.get("refresh_token") != self.refresh_token
+        ):
+            return json_reply(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+                400,
+            )
+        number = len(self.user_tokens) + 1
+        access = f"user-access-{number}"
+        self.user_tokens.add(access)
+        self.refresh_token = f"user-refresh-{number + 1}"  # the old one stops working
+        return json_reply(
+            {
+                "token_type": "bearer",
+                "expires_in": 7200,
+                "access_token": access,
+                "scope": "tweet.write users.read tweet.read offline.access",
+                "refresh_token": self.refresh_token,
+            }
+        )
+
+    def _as_user(self, request: Request) -> Reply:
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.user_tokens:
+            return json_reply(
+                {
+                    "title": "Unsupported Authentication",
+                    "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for "
+                    "this endpoint.",
+                    "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+                    "status": 403,
+                },
+                403,
+            )
+        if request.path == "/2/users/me":
+            return json_reply(
+                {"data": {"id": BRAND_ID, "name": "Brightloaf", "username": "brightloaf"}}
+            )
+        if not self.can_post:
+            return json_reply(
+                {
+                    "title": "Forbidden",
+                    "detail": "Your client app is not configured with the appropriate oauth1 app "
+                    "permissions for this endpoint.",
+                    "type": "https://api.twitter.com/2/problems/oauth1-permissions",
+                    "status": 403,
+                },
+                403,
+            )
+        body = json.loads(request.body)
+        self.next_id += 4096 * 1024
+        data = {
+            "id": str(self.next_id),
+            "text": body["text"],
+            "edit_history_tweet_ids": [str(self.next_id)],
+        }
+        self.posted.append(body)
+        return json_reply({"data": data}, 201)
+
     def handle(self, request: Request) -> Reply | None:
+        if request.path == "/2/oauth2/token" and request.method == "POST":
+            return self._oauth_token(request)
+        if request.path == "/2/users/me" or (
+            request.path == "/2/tweets" and request.method == "POST"
+        ):
+            return self._as_user(request)
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return json_reply(load("x", "error-401.json"), 401)
         if request.path == "/2/tweets/search/stream/rules":
