@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from goodwill.sources.x import XSource
 from goodwill.sources.x_rules import Untranslatable, translate
 from goodwill.sources.x_stream import reconnect_wait
 from goodwill.store.repository import Repository
+from tests.fakes.base import json_reply
 from tests.fakes.x import TOKEN, XFake
 from tests.feedserver import loopback_only, running_server
 
@@ -194,6 +196,39 @@ def test_reconnection_waits_follow_xs_guidance() -> None:
     ]
     assert [reconnect_wait("http", n) for n in (1, 2, 3, 7, 9)] == [5, 10, 20, 320, 320]
     assert [reconnect_wait("429", n) for n in (1, 2, 3, 9)] == [60, 120, 240, 900]
+
+
+def test_429_and_5xx_on_connecting_are_waited_out(
+    fake: XFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(x_stream.asyncio, "sleep", sleep)
+    reset = str(int(time.time()) + 90)
+    fake.stream_faults = [
+        json_reply(
+            {"title": "Too Many Requests", "status": 429},
+            429,
+            {
+                "x-rate-limit-limit": "50",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": reset,
+            },
+        ),
+        json_reply({"title": "Service Unavailable", "status": 503}, 503),
+    ]
+    posted = fake.add(1)
+    pages = stream(fake, lambda pages: bool(post_ids(pages)), rule="brightloaf")
+    assert post_ids(pages) == posted
+    assert len(fake.stream_requests) == 3
+    scale = x_stream.WAIT_SCALE
+    # The 429 waits what x-rate-limit-reset asks (more than X's first minute), the 503 5 s.
+    assert 85 * scale <= waits[0] <= 91 * scale and waits[1] == pytest.approx(5 * scale)
 
 
 def test_a_stream_refused_for_the_tier_fails_clearly(fake: XFake) -> None:

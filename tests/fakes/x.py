@@ -41,6 +41,7 @@ class XFake(ProviderFake):
         self.stream_requests: list[Request] = []
         self.rule_changes: list[dict[str, Any]] = []
         self.stream_status: int | None = None  # answer every stream request with this
+        self.stream_faults: list[Reply] = []  # answers for the next stream requests, in turn
         # Replies: OAuth 2.0 user context, refresh tokens good for one use.
         self.refresh_token = FIRST_REFRESH
         self.user_tokens: set[str] = set()
@@ -182,6 +183,8 @@ class XFake(ProviderFake):
 
     def _stream(self, request: Request) -> Reply:
         self.stream_requests.append(request)
+        if self.stream_faults:
+            return self.stream_faults.pop(0)
         if self.stream_status is not None:
             return json_reply(
                 {"title": "Stream unavailable", "status": self.stream_status}, self.stream_status
