@@ -30,13 +30,14 @@ from goodwill.sources.base import (
     RateLimited,
     SourceError,
     StreamingSource,
+    UsesTopics,
 )
 from goodwill.sources.credentials import unseal
 from goodwill.sources.ratelimit import backoff_seconds
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Source, utcnow
 
-__all__ = ["Listener", "PollOutcome", "backoff_seconds", "connector_for"]
+__all__ = ["Listener", "PollOutcome", "backoff_seconds", "connector_for", "hand_topics"]
 
 log = logging.getLogger(__name__)
 MAX_PAGES_PER_POLL = 20
@@ -59,6 +60,14 @@ def connector_for(src: Source, http: httpx.AsyncClient, settings: Settings) -> P
     cls = get_source_class(src.kind)
     backfill = timedelta(hours=settings.source_backfill_hours)
     return cls(src.name, unseal(src.config, settings), http, backfill=backfill)
+
+
+def hand_topics(repo: Repository, src: Source, connector: PollingSource) -> None:
+    """Connectors that filter by our topics on the provider's side (X's stream rules) get the
+    workspace's enabled topics here."""
+    if isinstance(connector, UsesTopics):
+        topics = repo.topics(src.workspace_id)
+        connector.use_topics([(t.name, t.query) for t in topics if t.enabled])
 
 
 class Listener:
@@ -107,8 +116,10 @@ class Listener:
         stored with its cursor, and recorded in its health."""
         try:
             connector = connector_for(src, self.http, self.settings)
-            if not isinstance(connector, StreamingSource):
+            streams = isinstance(connector, StreamingSource) and connector.streams(src.config or {})
+            if not streams or not isinstance(connector, StreamingSource):
                 raise ConfigError(f"{src.kind} sources are not streams")
+            await self._hand_topics(src, connector)
             async for page in connector.stream(dict(src.cursor or {})):
                 outcome = PollOutcome(src.name, src.workspace_id, ok=True)
                 if self.hand_off is not None:
@@ -132,6 +143,10 @@ class Listener:
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
 
+    async def _hand_topics(self, src: Source, connector: PollingSource) -> None:
+        if isinstance(connector, UsesTopics):
+            await asyncio.to_thread(hand_topics, self.repo, src, connector)
+
     def _streams_to_start(self, running: dict[int, asyncio.Task[None]]) -> list[Source]:
         """Enabled streams not running now: at once, unless one that failed is backing off."""
         now = utcnow()
@@ -149,9 +164,10 @@ class Listener:
 
     def is_stream(self, src: Source) -> bool:
         try:
-            return issubclass(get_source_class(src.kind), StreamingSource)
+            cls = get_source_class(src.kind)
         except ConfigError:
             return False
+        return issubclass(cls, StreamingSource) and cls.streams(src.config or {})
 
     async def poll(self, src: Source) -> PollOutcome:
         """Poll one source now (all its waiting pages), store, and record its health."""
@@ -161,6 +177,7 @@ class Listener:
         connector: PollingSource | None = None
         try:
             connector = connector_for(src, self.http, self.settings)
+            await self._hand_topics(src, connector)
             for _ in range(MAX_PAGES_PER_POLL):
                 page = await connector.poll(cursor)
                 await self._store(src, page, outcome)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +38,11 @@ class Reply:
     drip: float = 0.0  # between body bytes
     send_length: bool = True
     gzip: bool = False
+    # A long-lived streamed body (server-sent events, NDJSON), sent chunked: each bytes item is
+    # one chunk, each float a pause in seconds. The items are produced lazily, so a generator
+    # can publish to the fake's world while the stream is open.
+    stream: Iterable[bytes | float] | None = None
+    abort: bool = False  # end the stream without its last chunk, as a dropped connection does
 
 
 @dataclass
@@ -89,6 +94,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(304)
             self.end_headers()
             return
+        if reply.stream is not None:
+            self._stream(reply)
+            return
         body = gzip.compress(reply.body) if reply.gzip else reply.body
         self.send_response(reply.status)
         if reply.content_type:
@@ -111,6 +119,31 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(body[i : i + 1])
             self.wfile.flush()
+
+    def _stream(self, reply: Reply) -> None:
+        assert reply.stream is not None
+        self.protocol_version = "HTTP/1.1"  # chunked transfer needs it
+        self.close_connection = True
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for piece in reply.stream:
+                if isinstance(piece, float):
+                    if self.server.stopping.wait(piece):
+                        return
+                    continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+            if not reply.abort:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client hung up
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

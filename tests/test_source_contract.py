@@ -23,6 +23,7 @@ from goodwill.pipeline.normalise import parse_post
 from goodwill.settings import Settings
 from goodwill.sources import api as api_module
 from goodwill.sources import get_source_class
+from goodwill.sources.atproto_session import forget_sessions
 from goodwill.sources.base import Page, PollingSource, RateLimited, SourceError
 from goodwill.store.repository import Repository
 from tests.fakes.base import HOSTILE_HTML, HOSTILE_VISIBLE, ProviderFake
@@ -49,6 +50,7 @@ FAKES: dict[str, Any] = {
     "youtube": YouTubeFake,
     "bluesky-search": BlueskySearchFake,
     "bluesky-search-session": lambda server: BlueskySearchFake(server, login=True),
+    "bluesky-notifications": lambda server: BlueskySearchFake(server, feed="notifications"),
 }
 
 
@@ -56,6 +58,7 @@ FAKES: dict[str, Any] = {
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api_module, "RETRY_BASE_S", 0.01)
     loopback_only(monkeypatch)
+    forget_sessions()  # AT Protocol sessions live in memory per process
 
 
 @pytest.fixture(params=sorted(FAKES))

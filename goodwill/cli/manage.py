@@ -386,7 +386,7 @@ def sources_test(
     json: JsonOpt = False,
 ) -> None:
     """Poll NAME once and show what it would bring in. Nothing is stored, the cursor stays."""
-    from goodwill.listen import connector_for
+    from goodwill.listen import connector_for, hand_topics
     from goodwill.net import make_client
     from goodwill.pipeline.normalise import PostError, parse_post
 
@@ -400,6 +400,7 @@ def sources_test(
     async def once() -> Any:
         async with make_client(app.settings) as http:
             connector = connector_for(src, http, app.settings)
+            hand_topics(app.repo, src, connector)
             return await connector.poll(dict(src.cursor or {}))
 
     try:
@@ -448,6 +449,7 @@ def sources_reply(
     from goodwill.listen import connector_for
     from goodwill.net import make_client
     from goodwill.sources.base import CanReply
+    from goodwill.sources.credentials import store_rotated
 
     app = App.open()
     ws = app.workspace(workspace)
@@ -461,7 +463,10 @@ def sources_reply(
             connector = connector_for(src, http, app.settings)
             if not isinstance(connector, CanReply):
                 raise SourceError(f"{src.kind} sources cannot reply (see docs/sources/)")
-            return await connector.reply(post_id, text)
+            try:
+                return await connector.reply(post_id, text)
+            finally:
+                store_rotated(app.repo, src, connector, app.settings)
 
     try:
         posted = asyncio.run(send())

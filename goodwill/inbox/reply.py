@@ -19,7 +19,7 @@ from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
 from goodwill.sources.base import CanReply
-from goodwill.sources.credentials import unseal
+from goodwill.sources.credentials import store_rotated, unseal
 from goodwill.store.tables import Post
 
 __all__ = ["Replied", "reply_target", "send_reply"]
@@ -83,7 +83,10 @@ async def send_reply(
         backfill=timedelta(hours=settings.source_backfill_hours),
     )
     assert isinstance(connector, CanReply)
-    posted = await connector.reply(target.external_id, text)
+    try:
+        posted = await connector.reply(target.external_id, text)
+    finally:
+        store_rotated(inbox.repo, source, connector, settings)
     report = ingestor.ingest(workspace_id, [("the reply", posted)], source_id=source.id)
     inbox.refresh(workspace_id)
     return Replied(posted, target.external_id, report.written.inserted == 1)

@@ -8,7 +8,7 @@ a crash between the two can neither lose nor duplicate anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -23,6 +23,7 @@ __all__ = [
     "RateLimited",
     "SourceError",
     "StreamingSource",
+    "UsesTopics",
 ]
 
 
@@ -108,6 +109,15 @@ class StreamingSource(PollingSource):
     returns it as one page: `listen --once`, `sources test` and cron use it.
     """
 
+    @classmethod
+    def streams(cls, config: Mapping[str, Any]) -> bool:
+        """Whether a source with this (stored) ``config`` runs as a stream in the listener.
+
+        A connector that streams only some of what it reads (Mastodon streams a hashtag but
+        not a search) says no for the rest, and the listener polls those on their schedule.
+        """
+        return True
+
     @abstractmethod
     def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
         """Pages from ``cursor`` on, until cancelled; ``SourceError`` when it gives up."""
@@ -124,3 +134,21 @@ class CanReply(ABC):
     @abstractmethod
     async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
         """Post ``text`` as a reply; ``SourceError``/``RateLimited`` when it could not."""
+
+    def rotated_secrets(self) -> dict[str, str]:
+        """Credentials the provider replaced while replying (X rotates its OAuth refresh
+        tokens on every use): the caller stores them, sealed, in the source's settings, or the
+        next reply would fail."""
+        return {}
+
+
+class UsesTopics(ABC):
+    """A connector whose provider filters by our topics on its side (X's stream rules).
+
+    The listener hands it the workspace's enabled topics, as ``(name, query)``, before it
+    starts; the connector itself never reads the database.
+    """
+
+    @abstractmethod
+    def use_topics(self, topics: Sequence[tuple[str, str]]) -> None:
+        """Remember the topics to translate when the stream starts."""

@@ -1,5 +1,7 @@
 """Bluesky keyword search (``app.bsky.feed.searchPosts``): backfill, and a polling alternative
-to Jetstream that also brings handles, display names and like/repost/reply counts.
+to Jetstream that also brings handles, display names and like/repost/reply counts; and, as the
+brand account, its own posts with their counts (``getAuthorFeed``) and its notifications
+(``app.bsky.notification.listNotifications``: mentions, replies and quotes).
 
 Results come newest first (``sort=latest``), paged with an opaque ``cursor``; ``since`` bounds
 them below. Each poll walks back to the newest time seen before (less an overlap, skipping the
@@ -7,8 +9,8 @@ ids already seen there) and stores what is new in one go. Post ids are AT URIs, 
 ``bluesky`` (Jetstream) source gives, so a post found by both is stored once.
 
 The public AppView may ask for authentication; with ``identifier`` and ``app_password`` the
-source opens an AT Protocol session (``com.atproto.server.createSession``) and searches as that
-account. The session's tokens stay in memory.
+source uses an AT Protocol session (``atproto_session``: opened once per process, refreshed when
+it expires) and reads as that account. The session's tokens stay in memory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from goodwill.sources.api import JsonApi
+from goodwill.sources.atproto_session import AtSession
 from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
 from goodwill.sources.bluesky import add_thread_and_lang
 from goodwill.sources.config import (
@@ -33,7 +36,11 @@ from goodwill.sources.config import (
 )
 from goodwill.sources.ratelimit import ResetStyle
 
-__all__ = ["APPVIEW_URL", "PDS_URL", "BlueskySearchSource"]
+__all__ = ["APPVIEW_URL", "FEEDS", "NOTIFIED_REASONS", "PDS_URL", "BlueskySearchSource"]
+
+FEEDS: Final = ("search", "own", "notifications")
+NOTIFIED_REASONS: Final = ("mention", "reply", "quote")
+"""Notifications that are posts someone wrote to or about the brand (not likes or follows)."""
 
 APPVIEW_URL: Final = "https://public.api.bsky.app"
 PDS_URL: Final = "https://bsky.social"
@@ -76,13 +83,18 @@ class BlueskySearchSource(PollingSource, CanReply):
         password = optional_text(config, "app_password", 300)
         if bool(identifier) != bool(password):
             raise ConfigError("identifier and app_password: give both (an app password) or neither")
-        feed = choice(config, "feed", ("search", "own"), "search")
+        feed = choice(config, "feed", FEEDS, "search")
         own_did = optional_text(config, "own_did", 2048)
         if feed == "own" and not own_did:
             raise ConfigError("own_did: required for the own feed, the brand account's DID")
+        if feed == "notifications" and not identifier:
+            raise ConfigError(
+                "identifier and app_password: required for notifications, the brand account's "
+                "handle and an app password (docs/sources/bluesky.md)"
+            )
         return {
             "query": optional_text(config, "query", 500)
-            if feed == "own"
+            if feed != "search"
             else required_text(config, "query", "the words to search for (Lucene syntax)"),
             "feed": feed,
             "own_did": own_did,
@@ -100,32 +112,17 @@ class BlueskySearchSource(PollingSource, CanReply):
         self.api = JsonApi(
             self.http, self.config["api_url"], ResetStyle.BLUESKY, provider="Bluesky"
         )
+        self.session: AtSession | None = None
+        if self.config["identifier"]:
+            self.session = AtSession(
+                self.api,
+                self.config["pds_url"],
+                self.config["identifier"],
+                self.config["app_password"],
+            )
 
     def rate_limit_state(self) -> dict[str, Any] | None:
         return self.api.rate_limit
-
-    async def _login(self) -> str | None:
-        """An access token from an app-password session, or ``None`` to search anonymously."""
-        if not self.config["identifier"]:
-            return None
-        return (await self._session())[0]
-
-    async def _session(self) -> tuple[str, str]:
-        """``(access token, account DID)`` of an app-password session."""
-        session = await self.api.request(
-            "POST",
-            self.config["pds_url"] + "/xrpc/com.atproto.server.createSession",
-            json={
-                "identifier": self.config["identifier"],
-                "password": self.config["app_password"],
-            },
-            retry=True,
-        )
-        token = session.get("accessJwt") if isinstance(session, Mapping) else None
-        did = session.get("did") if isinstance(session, Mapping) else None
-        if not isinstance(token, str) or not token or not isinstance(did, str):
-            raise SourceError("Bluesky opened no session: check identifier and app_password")
-        return token, did
 
     async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
         """Reply as the app password's account: ``com.atproto.repo.createRecord`` of a post
@@ -134,7 +131,7 @@ class BlueskySearchSource(PollingSource, CanReply):
         Not retried: a second try could post twice. The record key is chosen here (a TID),
         so the reply's URI is known even when the answer is lost.
         """
-        if not self.config["identifier"]:
+        if self.session is None:
             raise SourceError("replying needs identifier and app_password (an app password)")
         if _URI_RE.match(in_reply_to) is None:
             raise SourceError(f"{in_reply_to!r} is not a Bluesky post's AT URI")
@@ -144,10 +141,9 @@ class BlueskySearchSource(PollingSource, CanReply):
             raise SourceError(
                 f"a Bluesky post has at most 300 characters; this one has {len(text)}"
             )
-        token, did = await self._session()
-        auth = {"Authorization": f"Bearer {token}"}
-        found = await self.api.request(
-            "GET", "/xrpc/app.bsky.feed.getPosts", params={"uris": in_reply_to}, headers=auth
+        did = await self.session.did()
+        found = await self.session.request(
+            "GET", "/xrpc/app.bsky.feed.getPosts", params={"uris": in_reply_to}
         )
         views = found.get("posts") if isinstance(found, Mapping) else None
         parent = views[0] if isinstance(views, list) and views else None
@@ -166,7 +162,7 @@ class BlueskySearchSource(PollingSource, CanReply):
             "createdAt": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "reply": {"root": dict(root_ref), "parent": parent_ref},
         }
-        created = await self.api.request(
+        created = await self.session.request(
             "POST",
             self.config["pds_url"] + "/xrpc/com.atproto.repo.createRecord",
             json={
@@ -175,7 +171,6 @@ class BlueskySearchSource(PollingSource, CanReply):
                 "rkey": rkey,
                 "record": post_record,
             },
-            headers=auth,
         )
         uri = created.get("uri") if isinstance(created, Mapping) else None
         if not isinstance(uri, str) or _URI_RE.match(uri) is None:
@@ -201,16 +196,21 @@ class BlueskySearchSource(PollingSource, CanReply):
         recent: dict[str, float] = {}
         if isinstance(raw_recent, Mapping):
             recent = {str(k): float(v) for k, v in raw_recent.items() if isinstance(v, int | float)}
-        token = await self._login()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        own = self.config["feed"] == "own"
-        if own:
+        feed = self.config["feed"]
+        own = feed == "own"
+        if feed == "notifications":
+            path = self.config["pds_url"] + "/xrpc/app.bsky.notification.listNotifications"
+            params: dict[str, Any] = {
+                "limit": self.config["page_size"],
+                "reasons": list(NOTIFIED_REASONS),
+            }
+        elif own:
             # The brand's own posts: every one of the last days is read again, so that their
             # like, repost and reply counts stay current (unchanged ones are not rewritten).
             since = min(since, (datetime.now(UTC) - OWN_REFRESH).timestamp())
             recent = {}
             path = "/xrpc/app.bsky.feed.getAuthorFeed"
-            params: dict[str, Any] = {
+            params = {
                 "actor": self.config["own_did"],
                 "filter": "posts_with_replies",
                 "limit": self.config["page_size"],
@@ -230,8 +230,11 @@ class BlueskySearchSource(PollingSource, CanReply):
         page_cursor: str | None = None
         for page_no in range(MAX_PAGES):
             query = dict(params, cursor=page_cursor) if page_cursor else params
-            body = await self.api.request("GET", path, params=query, headers=headers)
-            found = _views(body, own)
+            if self.session is not None:
+                body = await self.session.request("GET", path, params=query)
+            else:
+                body = await self.api.request("GET", path, params=query)
+            found = _views(body, feed)
             if found is None:
                 raise SourceError(f"Bluesky answered {path} without a list of posts")
             reached_old = False
@@ -250,6 +253,10 @@ class BlueskySearchSource(PollingSource, CanReply):
                 newest = max(newest, at)
                 if own:
                     post["is_own"] = True
+                if feed == "notifications":
+                    post["bluesky_notification"] = {
+                        k: view.get(k) for k in ("reason", "reasonSubject", "isRead", "cid")
+                    }
                 posts.append(post)
             next_cursor = body.get("cursor")
             page_cursor = next_cursor if isinstance(next_cursor, str) and next_cursor else None
@@ -315,19 +322,28 @@ class BlueskySearchSource(PollingSource, CanReply):
         return post, indexed.timestamp()
 
 
-def _views(body: Any, own: bool) -> list[Any] | None:
-    """The post views of a searchPosts answer, or of an author feed (reposts left out)."""
+def _views(body: Any, feed: str) -> list[Any] | None:
+    """The post views of a searchPosts answer, of an author feed (reposts left out), or of a
+    notification list (only mentions, replies and quotes: a notification carries the post's
+    ``uri``, ``author``, ``record`` and ``indexedAt`` as a post view does)."""
     if not isinstance(body, Mapping):
         return None
-    if not own:
+    if feed == "search":
         found = body.get("posts")
         return found if isinstance(found, list) else None
-    feed = body.get("feed")
-    if not isinstance(feed, list):
+    if feed == "notifications":
+        listed = body.get("notifications")
+        if not isinstance(listed, list):
+            return None
+        return [
+            n for n in listed if not isinstance(n, Mapping) or n.get("reason") in NOTIFIED_REASONS
+        ]
+    items = body.get("feed")
+    if not isinstance(items, list):
         return None
     return [
         item.get("post")
-        for item in feed
+        for item in items
         if isinstance(item, Mapping) and not isinstance(item.get("reason"), Mapping)
     ]
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from goodwill.settings import Settings
-from goodwill.sources.base import ConfigError
+from goodwill.sources.base import CanReply, ConfigError
 
-__all__ = ["KEY_FILE", "is_sealed", "key_for", "masked", "seal", "unseal"]
+if TYPE_CHECKING:
+    from goodwill.store.repository import Repository
+    from goodwill.store.tables import Source
+
+__all__ = ["KEY_FILE", "is_sealed", "key_for", "masked", "seal", "store_rotated", "unseal"]
 
 KEY_FILE = "secret.key"
 _SEALED = "sealed"
@@ -100,3 +104,15 @@ def masked(config: Mapping[str, Any], secret_fields: Collection[str]) -> dict[st
             text = str(value)
             out[key] = _MASK + (text[-4:] if len(text) >= 16 else "")
     return out
+
+
+def store_rotated(repo: Repository, src: Source, connector: CanReply, settings: Settings) -> None:
+    """Store, sealed, the credentials a provider replaced during a reply (X's one-use refresh
+    tokens), whether the reply went through or not: the old ones no longer work."""
+    rotated = connector.rotated_secrets()
+    if not rotated:
+        return
+    fields: frozenset[str] = getattr(type(connector), "secret_fields", frozenset(rotated))
+    config = seal({**(src.config or {}), **rotated}, fields | set(rotated), settings)
+    repo.update_source(src.workspace_id, src.id, config=config)
+    src.config = config

@@ -1,5 +1,6 @@
 """Mastodon (and API-compatible servers): hashtag, public and search timelines, the brand account's
-mentions and its own statuses, by polling the REST API of one instance.
+mentions and its own statuses, from the REST API of one instance, and in real time from its
+streaming API where the instance allows it (``mastodon_stream``).
 
 Paging follows Mastodon's own model: ids are ordered (snowflakes), and ``min_id`` asks for the
 page *immediately newer* than an id. So every poll walks forward from the stored ``min_id`` one
@@ -12,14 +13,14 @@ them, so a replayed page cannot bring anything twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import parse_qs, quote, urlsplit
 
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import CanReply, ConfigError, Page, PollingSource, SourceError
+from goodwill.sources.base import CanReply, ConfigError, Page, SourceError, StreamingSource
 from goodwill.sources.config import (
     backfill_since,
     boolean,
@@ -32,15 +33,17 @@ from goodwill.sources.config import (
 )
 from goodwill.sources.ratelimit import ResetStyle
 
-__all__ = ["TIMELINES", "MastodonSource"]
+__all__ = ["STREAMED", "TIMELINES", "MastodonSource"]
 
 TIMELINES: Final = ("hashtag", "public", "search", "mentions", "own")
+STREAMED: Final = frozenset({"hashtag", "public", "mentions"})
+"""Timelines the streaming API pushes; search and own statuses (with their counts) are polled."""
 _NEEDS_TOKEN: Final = frozenset({"search", "mentions", "own"})
 MAX_BACKFILL_PAGES: Final = 10
 _LIMITS: Final = {"mentions": 80}  # notifications allow 80 a page, statuses 40
 
 
-class MastodonSource(PollingSource, CanReply):
+class MastodonSource(StreamingSource, CanReply):
     """Mastodon hashtag, public or search timelines, and the brand account's mentions and posts."""
 
     kind: ClassVar[str] = "mastodon"
@@ -63,6 +66,9 @@ class MastodonSource(PollingSource, CanReply):
                 "interval",
                 "page_size",
                 "backfill_hours",
+                "streaming",
+                "streaming_url",
+                "batch_seconds",
             },
         )
         given = config.get("instance")
@@ -85,6 +91,11 @@ class MastodonSource(PollingSource, CanReply):
                 "account (docs/sources/mastodon.md says how to make one)"
             )
         limit = _LIMITS.get(timeline, 40)
+        streaming_url = config.get("streaming_url") or None
+        if streaming_url is not None:
+            if isinstance(streaming_url, str) and streaming_url.startswith("wss://"):
+                streaming_url = "https://" + streaming_url[6:]  # what /api/v2/instance says
+            streaming_url = url({"streaming_url": streaming_url}, "streaming_url")
         return {
             "instance": instance,
             "timeline": timeline,
@@ -95,7 +106,17 @@ class MastodonSource(PollingSource, CanReply):
             "interval": number(config, "interval", cls.default_interval, minimum=60),
             "page_size": int(number(config, "page_size", limit, minimum=1, maximum=limit)),
             "backfill_hours": optional_number(config, "backfill_hours"),
+            "streaming": boolean(config, "streaming", default=True),
+            "streaming_url": streaming_url,
+            "batch_seconds": number(config, "batch_seconds", 2, minimum=0.01, maximum=600),
         }
+
+    @classmethod
+    def streams(cls, config: Mapping[str, Any]) -> bool:
+        return (
+            config.get("streaming", True) is not False
+            and (config.get("timeline") or "hashtag") in STREAMED
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,7 +135,7 @@ class MastodonSource(PollingSource, CanReply):
     def rate_limit_state(self) -> dict[str, Any] | None:
         return self.api.rate_limit
 
-    # -- replying --------------------------------------------------------------------------------
+    # -- replying ------------------------------------------------------------------------------
 
     async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
         """Post a public reply to a status of this instance (token scope ``write:statuses``).
@@ -149,7 +170,16 @@ class MastodonSource(PollingSource, CanReply):
                 f"the instance accepted the reply but answered oddly: {exc}"
             ) from None
 
-    # -- polling ----------------------------------------------------------------------------------
+    # -- streaming -----------------------------------------------------------------------------
+
+    def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
+        """Server-sent events where the instance allows them, polling where it refuses; every
+        (re)connection first catches up through the REST timeline from the stored ``min_id``."""
+        from goodwill.sources.mastodon_stream import MastodonStream
+
+        return MastodonStream(self).pages(cursor)
+
+    # -- polling -------------------------------------------------------------------------------
 
     async def poll(self, cursor: Mapping[str, Any]) -> Page:
         state = dict(cursor)

@@ -1,7 +1,9 @@
-"""YouTube: comments on a channel's videos (or one video), from the Data API v3.
+"""YouTube: comments on a channel's videos (or one video), from the Data API v3, and replies
+posted as the brand channel through OAuth.
 
 ``commentThreads.list`` with ``order=time`` answers newest thread first, paged with
-``pageToken``, each thread with its top-level comment and its latest replies. Like Reddit's
+``pageToken``, each thread with its top-level comment and at most five replies; a thread with
+more (``totalReplyCount``) has all of them read with ``comments.list?parentId=``. Like Reddit's
 listings it has no "since" parameter, so each poll walks back from the newest until it reaches
 the newest time seen before (less an overlap, skipping ids already seen there) and stores what
 is new with the new cursor in one go.
@@ -22,7 +24,14 @@ import orjson
 
 from goodwill.pipeline.sanitise import html_to_text
 from goodwill.sources.api import JsonApi
-from goodwill.sources.base import ConfigError, Page, PollingSource, RateLimited, SourceError
+from goodwill.sources.base import (
+    CanReply,
+    ConfigError,
+    Page,
+    PollingSource,
+    RateLimited,
+    SourceError,
+)
 from goodwill.sources.config import (
     backfill_since,
     number,
@@ -40,16 +49,21 @@ API_URL: Final = "https://www.googleapis.com/youtube/v3"
 MAX_PAGES: Final = 10
 OVERLAP_S: Final = 600.0
 MAX_RECENT: Final = 2000
+MAX_REPLY_PAGES: Final = 5
+"""Pages of 100 replies read for one thread per poll (one quota unit each)."""
+TOKEN_URL: Final = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address)
 PACIFIC: Final = ZoneInfo("America/Los_Angeles")
 _VIDEO_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-class YouTubeSource(PollingSource):
+class YouTubeSource(PollingSource, CanReply):
     """YouTube comments on the brand channel's videos (or one video), Data API v3."""
 
     kind: ClassVar[str] = "youtube"
     default_interval: ClassVar[float] = 900.0
-    secret_fields: ClassVar[frozenset[str]] = frozenset({"api_key"})
+    secret_fields: ClassVar[frozenset[str]] = frozenset(
+        {"api_key", "client_secret", "refresh_token"}
+    )
     target_key: ClassVar[str] = "channel_id"
 
     @classmethod
@@ -65,6 +79,10 @@ class YouTubeSource(PollingSource):
                 "page_size",
                 "backfill_hours",
                 "api_url",
+                "client_id",
+                "client_secret",
+                "refresh_token",
+                "token_url",
             },
         )
         channel = optional_text(config, "channel_id", 64)
@@ -77,6 +95,15 @@ class YouTubeSource(PollingSource):
             raise ConfigError(f"video_id: {video!r} is not a video id (11 characters)")
         if not channel and not video:
             raise ConfigError("channel_id: required (or video_id for one video)")
+        oauth = {
+            key: optional_text(config, key, 2000)
+            for key in ("client_id", "client_secret", "refresh_token")
+        }
+        if any(oauth.values()) and not all(oauth.values()):
+            raise ConfigError(
+                "client_id, client_secret and refresh_token: give all three to reply "
+                "(docs/sources/youtube.md), or none"
+            )
         return {
             "channel_id": channel,
             "video_id": video,
@@ -87,6 +114,8 @@ class YouTubeSource(PollingSource):
             "page_size": int(number(config, "page_size", 100, minimum=1, maximum=100)),
             "backfill_hours": optional_number(config, "backfill_hours"),
             "api_url": url(config, "api_url", API_URL),
+            **oauth,
+            "token_url": url(config, "token_url", TOKEN_URL),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -139,6 +168,8 @@ class YouTubeSource(PollingSource):
                 except ValueError as exc:
                     problems.append(f"{where}: {exc}; skipped")
                     continue
+                if self._has_more_replies(thread, found) and found[0][1] >= since - OVERLAP_S:
+                    found += await self._more_replies(found, problems)
                 for post, at in found:
                     if at < since - OVERLAP_S:
                         reached_old = reached_old or post.get("in_reply_to") is None
@@ -155,6 +186,108 @@ class YouTubeSource(PollingSource):
         kept = sorted(((t, i) for i, t in recent.items() if t >= horizon), reverse=True)
         new_cursor = {"since": newest, "recent": {i: t for t, i in kept[:MAX_RECENT]}}
         return Page(posts=posts, cursor=new_cursor, problems=problems)
+
+    @staticmethod
+    def _has_more_replies(thread: Mapping[str, Any], found: list[Any]) -> bool:
+        total = thread["snippet"].get("totalReplyCount")
+        return isinstance(total, int) and total > len(found) - 1
+
+    async def _more_replies(
+        self, found: list[tuple[dict[str, Any], float]], problems: list[str]
+    ) -> list[tuple[dict[str, Any], float]]:
+        """The thread's replies beyond the five it came with (``comments.list?parentId``)."""
+        thread_id = str(found[0][0]["id"])
+        have = {str(post["id"]) for post, _ in found}
+        out: list[tuple[dict[str, Any], float]] = []
+        params: dict[str, Any] = {
+            "part": "snippet",
+            "parentId": thread_id,
+            "textFormat": "html",
+            "maxResults": 100,
+        }
+        token: str | None = None
+        for _ in range(MAX_REPLY_PAGES):
+            body = await self._get("/comments", dict(params, pageToken=token) if token else params)
+            items = body.get("items") if isinstance(body, Mapping) else None
+            if not isinstance(items, list):
+                raise SourceError("YouTube answered comments without a list of items")
+            for number_, comment in enumerate(items, start=1):
+                try:
+                    post, at = self._comment(comment, thread_id, None)
+                except ValueError as exc:
+                    problems.append(f"thread {thread_id} reply {number_}: {exc}; skipped")
+                    continue
+                if post["id"] not in have:
+                    have.add(post["id"])
+                    out.append((post, at))
+            token = body.get("nextPageToken")
+            if not isinstance(token, str) or not token or not items:
+                return out
+        problems.append(
+            f"thread {thread_id} has more than {MAX_REPLY_PAGES * 100} replies; the rest were "
+            "not read"
+        )
+        return out
+
+    # -- replying ------------------------------------------------------------------------------
+
+    async def reply(self, in_reply_to: str, text: str) -> dict[str, Any]:
+        """Reply as the brand channel: ``comments.insert`` under the thread's top-level comment,
+        with an access token fresh from the stored refresh token (scope ``youtube.force-ssl``).
+
+        Not retried: comments.insert has no idempotency key, and a reply posted twice is worse
+        than one that failed and says so.
+        """
+        if not self.config["refresh_token"]:
+            raise SourceError(
+                "replying needs client_id, client_secret and refresh_token of the brand "
+                "channel (docs/sources/youtube.md)"
+            )
+        if not text.strip():
+            raise SourceError("the reply is empty")
+        if len(text) > 10_000:
+            raise SourceError(
+                f"a YouTube comment has at most 10,000 characters; this has {len(text)}"
+            )
+        # YouTube threads are one level deep: a reply to a reply goes under the top comment.
+        parent = in_reply_to.split(".", 1)[0]
+        if not parent or not all(c in _VIDEO_CHARS for c in parent):
+            raise SourceError(f"{in_reply_to!r} is not a YouTube comment id")
+        token = await self._access_token()
+        comment = await self.api.request(
+            "POST",
+            "/comments",
+            params={"part": "snippet"},
+            json={"snippet": {"parentId": parent, "textOriginal": text}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            post, _ = self._comment(comment, parent, None)
+        except ValueError as exc:
+            raise SourceError(f"YouTube accepted the reply but answered oddly: {exc}") from None
+        post["is_own"] = True
+        return post
+
+    async def _access_token(self) -> str:
+        """A short-lived access token from the refresh token (Google's refresh tokens do not
+        rotate, so nothing needs to be stored back)."""
+        # Its own client: the API key has no business at the token endpoint.
+        google = JsonApi(self.http, self.config["token_url"], ResetStyle.GENERIC, provider="Google")
+        answer = await google.request(
+            "POST",
+            "",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self.config["client_id"],
+                "client_secret": self.config["client_secret"],
+                "refresh_token": self.config["refresh_token"],
+            },
+            retry=True,
+        )
+        token = answer.get("access_token") if isinstance(answer, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise SourceError("Google's token endpoint answered without an access_token")
+        return token
 
     async def _get(self, path: str, params: Mapping[str, Any]) -> Any:
         try:

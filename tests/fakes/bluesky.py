@@ -1,6 +1,8 @@
 """The Bluesky AppView's ``app.bsky.feed.searchPosts`` (docs.bsky.app): newest first with
-``sort=latest``, ``since`` bound, opaque ``cursor`` paging, ratelimit-* headers (epoch reset),
-and ``com.atproto.server.createSession`` for app-password sessions."""
+``sort=latest``, ``since`` bound, opaque ``cursor`` paging, ratelimit-* headers (epoch reset);
+the PDS's ``com.atproto.server.createSession`` and ``refreshSession`` for app-password sessions
+(access tokens that expire with HTTP 400 ``ExpiredToken``), and the brand account's
+``app.bsky.notification.listNotifications`` (newest first, ``cursor`` paging, ``reasons``)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,14 @@ class BlueskySearchFake(ProviderFake):
     source = BlueskySearchSource
     text_is_html = False
 
-    def __init__(self, server: Any, login: bool = False) -> None:
+    def __init__(self, server: Any, login: bool = False, feed: str = "search") -> None:
         super().__init__(server)
-        self.login = login
+        self.feed = feed
+        self.login = login or feed == "notifications"
+        self.access, self.refresh = "jwt-access", "jwt-refresh"
+        self.sessions_created = 0
+        self.refreshed = 0
+        self.notification_kinds = ["mention", "reply", "quote"]
         self.template = load("bluesky", "search_posts.json")["posts"][0]
         self.views: list[dict[str, Any]] = []
         self.counter = 0
@@ -46,7 +53,33 @@ class BlueskySearchFake(ProviderFake):
         }
         if self.login:
             config.update(identifier=HANDLE, app_password=APP_PASSWORD)
+        if self.feed == "notifications":
+            config.update(feed="notifications", query=None)
         return config
+
+    def notification(self, view: dict[str, Any], reason: str) -> dict[str, Any]:
+        """A notification as listNotifications gives it: the post's uri, author, record and
+        indexedAt, with why the brand is told (mention, reply, quote, like, follow ...)."""
+        item = {k: view[k] for k in ("uri", "cid", "author", "record", "indexedAt") if k in view}
+        item.update(reason=reason, isRead=False, labels=[])
+        if reason in ("reply", "quote", "like"):
+            item["reasonSubject"] = f"at://{BRAND_DID}/app.bsky.feed.post/3lbrand000001"
+        return item
+
+    def expire(self) -> None:
+        """The current access token expires, as it does after about two hours."""
+        self.access = f"{self.access}-expired"
+
+    def authorised(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.access}"
+
+    def _auth_error(self, request: Request) -> Reply:
+        if request.headers.get("Authorization", "").endswith("-expired") or (
+            request.headers.get("Authorization", "").startswith("Bearer jwt-access")
+            and not self.authorised(request)
+        ):
+            return json_reply({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        return json_reply({"error": "AuthMissing", "message": "Authentication Required"}, 401)
 
     def view(self, text: str, at: int | None = None) -> dict[str, Any]:
         self.counter += 1
@@ -59,28 +92,34 @@ class BlueskySearchFake(ProviderFake):
         view["indexedAt"] = _iso(at)
         return view
 
+    def publish(self, view: dict[str, Any]) -> dict[str, Any]:
+        if self.feed == "notifications":
+            kinds = self.notification_kinds
+            view = self.notification(view, kinds[self.counter % len(kinds)])
+        self.views.append(view)
+        return view
+
     def add(self, count: int, text: str = "bread talk") -> list[str]:
-        new = [self.view(f"{text} {i}") for i in range(count)]
-        self.views.extend(new)
+        new = [self.publish(self.view(f"{text} {i}")) for i in range(count)]
+        if self.feed == "notifications":  # likes and follows are no posts: never stored
+            like = self.notification(self.view("a like"), "like")
+            like["uri"] = "at://did:plc:anaexample0000000000000/app.bsky.feed.like/3lk0000001"
+            self.views.append(like)
         return [v["uri"] for v in new]
 
     def add_html(self, html: str) -> str:
-        view = self.view(html)
-        self.views.append(view)
-        return str(view["uri"])
+        return str(self.publish(self.view(html))["uri"])
 
     def add_old(self) -> str:
-        view = self.view("ancient", at=self.clock - 40 * 86400)
-        self.views.append(view)
-        return str(view["uri"])
+        return str(self.publish(self.view("ancient", at=self.clock - 40 * 86400))["uri"])
 
     def add_malformed(self) -> None:
         no_text = self.view("x")
         no_text["record"] = {"$type": "app.bsky.feed.post"}
-        self.views.append(no_text)
+        self.publish(no_text)
         bad_uri = self.view("y")
         bad_uri["uri"] = "https://bsky.app/not-an-at-uri"
-        self.views.append(bad_uri)
+        self.publish(bad_uri)
 
     def rate_limited(self, wait: int) -> Reply:
         return json_reply(
@@ -95,8 +134,8 @@ class BlueskySearchFake(ProviderFake):
         )
 
     def _create(self, request: Request) -> Reply:
-        if request.headers.get("Authorization") != "Bearer jwt-access":
-            return json_reply({"error": "AuthMissing", "message": "Authentication Required"}, 401)
+        if not self.authorised(request):
+            return self._auth_error(request)
         body = json.loads(request.body)
         record = body["record"]
         if body["repo"] != BRAND_DID or record.get("$type") != "app.bsky.feed.post":
@@ -104,6 +143,41 @@ class BlueskySearchFake(ProviderFake):
         uri = f"at://{BRAND_DID}/app.bsky.feed.post/{body['rkey']}"
         self.created.append(body)
         return json_reply({"uri": uri, "cid": "bafyreireply", "validationStatus": "valid"})
+
+    def _session(self) -> Reply:
+        return json_reply(
+            {
+                "did": BRAND_DID,
+                "handle": HANDLE,
+                "accessJwt": self.access,
+                "refreshJwt": self.refresh,
+                "active": True,
+            }
+        )
+
+    def _notifications(self, request: Request) -> Reply:
+        if not self.authorised(request):
+            return self._auth_error(request)
+        reasons = set(request.query.get("reasons", []))
+        items = [v for v in self.views if not reasons or v.get("reason") in reasons]
+        items.sort(key=lambda v: v["indexedAt"], reverse=True)
+        if self.ignore_cursor_once:  # listNotifications has no lower bound to ignore
+            self.ignore_cursor_once = False
+        size = int(request.arg("limit") or 50)
+        offset = int(request.arg("cursor") or 0)
+        body: dict[str, Any] = {"notifications": items[offset : offset + size]}
+        if offset + size < len(items):
+            body["cursor"] = str(offset + size)
+        return json_reply(body, headers=self._limits())
+
+    @staticmethod
+    def _limits() -> dict[str, str]:
+        return {
+            "ratelimit-limit": "3000",
+            "ratelimit-remaining": "2999",
+            "ratelimit-reset": str(int(time.time()) + 300),
+            "ratelimit-policy": "3000;w=300",
+        }
 
     def handle(self, request: Request) -> Reply | None:
         if request.path == "/pds/xrpc/com.atproto.server.createSession":
@@ -116,15 +190,17 @@ class BlueskySearchFake(ProviderFake):
                     },
                     401,
                 )
-            return json_reply(
-                {
-                    "did": BRAND_DID,
-                    "handle": HANDLE,
-                    "accessJwt": "jwt-access",
-                    "refreshJwt": "jwt-refresh",
-                    "active": True,
-                }
-            )
+            self.sessions_created += 1
+            return self._session()
+        if request.path == "/pds/xrpc/com.atproto.server.refreshSession":
+            if request.headers.get("Authorization") != f"Bearer {self.refresh}":
+                return json_reply({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+            self.refreshed += 1
+            self.access = f"jwt-access-{self.refreshed + 1}"
+            self.refresh = f"jwt-refresh-{self.refreshed + 1}"
+            return self._session()
+        if request.path == "/pds/xrpc/app.bsky.notification.listNotifications":
+            return self._notifications(request)
         if request.path == "/xrpc/app.bsky.feed.getPosts":
             wanted = set(request.query.get("uris", []))
             return json_reply({"posts": [v for v in self.views if v["uri"] in wanted]})
@@ -147,7 +223,9 @@ class BlueskySearchFake(ProviderFake):
             return json_reply(answer)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return json_reply({"error": "MethodNotImplemented"}, 501)
-        if self.login and request.headers.get("Authorization") != "Bearer jwt-access":
+        if self.login and not self.authorised(request):
+            if request.headers.get("Authorization"):
+                return self._auth_error(request)
             return json_reply({"error": "AuthMissing", "message": "Authentication Required"}, 403)
         views = sorted(self.views, key=lambda v: v["indexedAt"], reverse=True)
         since = request.arg("since")

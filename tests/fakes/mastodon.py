@@ -1,10 +1,12 @@
 """A Mastodon instance's REST API (docs.joinmastodon.org): timelines, search, notifications,
-account statuses, with ``min_id``/``max_id`` paging, ``Link`` headers and rate-limit headers."""
+account statuses, with ``min_id``/``max_id`` paging, ``Link`` headers and rate-limit headers;
+and its streaming API (server-sent events), one scripted stream per connection."""
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +43,11 @@ class MastodonFake(ProviderFake):
         self.remaining = 300
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.posted: list[dict[str, Any]] = []
+        # Streaming: one script per connection (then heartbeats until the test ends), or a
+        # status that refuses every stream (401 without a token, 404 where it is not exposed).
+        self.scripts: list[tuple[Callable[[], Iterable[bytes | float]], bool]] = []
+        self.refuse_stream: int | None = None
+        self.stream_requests: list[Request] = []
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -72,13 +79,7 @@ class MastodonFake(ProviderFake):
         return status
 
     def publish(self, status: dict[str, Any]) -> dict[str, Any]:
-        if self.timeline == "mentions":
-            item = self.clone(self.notification_template)
-            item["id"] = str(int(status["id"]) + 1)
-            item["created_at"] = status["created_at"]
-            item["status"] = status
-        else:
-            item = status
+        item = self.notification(status) if self.timeline == "mentions" else status
         self.items.append(item)
         return item
 
@@ -150,9 +151,75 @@ class MastodonFake(ProviderFake):
             "X-RateLimit-Reset": reset,
         }
 
+    # -- streaming ------------------------------------------------------------------------------
+
+    @staticmethod
+    def sse(event: str, data: Any) -> bytes:
+        """One event as the streaming server writes it: the payload is JSON on one data line."""
+        text = data if isinstance(data, str) else json.dumps(data)
+        return f"event: {event}\ndata: {text}\n\n".encode()
+
+    def notification(self, status: dict[str, Any], kind: str = "mention") -> dict[str, Any]:
+        item = self.clone(self.notification_template)
+        item["id"] = str(int(status["id"]) + 1)
+        item["type"] = kind
+        item["created_at"] = status["created_at"]
+        item["status"] = status
+        return item
+
+    def event_for(self, item: dict[str, Any]) -> bytes:
+        """The event that announces a published item on this fake's timeline's stream."""
+        if self.timeline == "mentions":
+            return self.sse("notification", item)
+        return self.sse("update", item)
+
+    def script(self, steps: Callable[[], Iterable[bytes | float]], abort: bool = False) -> None:
+        """What the next stream connection sends; ``abort`` drops it without a proper end."""
+        self.scripts.append((steps, abort))
+
+    def timeline_reads(self) -> int:
+        return sum(
+            r.method == "GET"
+            and not r.path.startswith("/api/v1/streaming/")
+            and r.path != "/api/v1/accounts/verify_credentials"
+            for r in self.server.requests
+        )
+
+    def after_catch_up(self, reads: int = 1) -> Iterable[float]:
+        """Hold a stream until the client's REST catch-up (``reads`` timeline reads in all)
+        has been answered, as a live stream would be quiet meanwhile."""
+        while self.timeline_reads() < reads:
+            yield 0.01
+
+    @staticmethod
+    def heartbeats() -> Iterable[bytes | float]:
+        while True:
+            yield b":thump\n\n"
+            yield 0.05
+
+    def _stream(self, request: Request, authorised: bool) -> Reply:
+        self.stream_requests.append(request)
+        if self.refuse_stream is not None:
+            return json_reply({"error": "Streaming is not available"}, self.refuse_stream)
+        expected = {
+            "hashtag": "/api/v1/streaming/hashtag",
+            "public": "/api/v1/streaming/public",
+            "mentions": "/api/v1/streaming/user/notification",
+        }.get(self.timeline)
+        if request.path != expected:
+            return json_reply({"error": "Unknown stream type"}, 400)
+        if self.timeline == "mentions" and not authorised:
+            return json_reply({"error": "Missing access token"}, 401)
+        if self.scripts:
+            steps, abort = self.scripts.pop(0)
+            return Reply(stream=steps(), abort=abort, content_type="text/event-stream")
+        return Reply(stream=self.heartbeats(), content_type="text/event-stream")
+
     def handle(self, request: Request) -> Reply | None:
         authorised = request.headers.get("Authorization") == f"Bearer {TOKEN}"
         path = request.path
+        if path.startswith("/api/v1/streaming/"):
+            return self._stream(request, authorised)
         if path == "/api/v1/statuses" and request.method == "POST":
             return self._post_status(request, authorised)
         if path == "/api/v1/accounts/verify_credentials":

@@ -1,10 +1,14 @@
 """YouTube Data API v3 ``commentThreads.list`` (developers.google.com/youtube/v3): threads of a
-channel's videos, newest first with ``order=time``, ``pageToken`` paging, quota errors."""
+channel's videos, newest first with ``order=time``, ``pageToken`` paging, quota errors; a
+thread's replies (``comments.list?parentId``, the thread itself carrying at most five), and
+``comments.insert`` with an OAuth access token from Google's token endpoint (refresh grant)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from goodwill.sources.youtube import YouTubeSource
 from tests.fakes.base import ProviderFake, json_reply, load
@@ -12,6 +16,9 @@ from tests.feedserver import Reply, Request
 
 API_KEY = "AIzaSyD-goodwill-test-key-0123456789abc"
 CHANNEL = "UCbrightloafbakery000001"
+CLIENT_ID = "1234567890-goodwill.apps.googleusercontent.com"
+CLIENT_SECRET = "GOCSPX-goodwill-test-secret"
+REFRESH_TOKEN = "1//0goodwill-test-refresh-token"
 
 
 class YouTubeFake(ProviderFake):
@@ -25,6 +32,9 @@ class YouTubeFake(ProviderFake):
         self.template = body["items"][0]
         self.threads: list[dict[str, Any]] = []
         self.counter = 0
+        self.replies: dict[str, list[dict[str, Any]]] = {}  # every reply, by thread
+        self.access_tokens: set[str] = set()
+        self.inserted: list[dict[str, Any]] = []
 
     def config(self) -> dict[str, Any]:
         return {
@@ -48,6 +58,93 @@ class YouTubeFake(ProviderFake):
         thread["snippet"]["totalReplyCount"] = 0
         del thread["replies"]
         return thread
+
+    def reply_comment(self, thread: dict[str, Any], text: str) -> dict[str, Any]:
+        self.counter += 1
+        top = thread["snippet"]["topLevelComment"]
+        comment = self.clone(top)
+        comment["id"] = f"{thread['id']}.9xYz{self.counter:010d}"
+        snippet = comment["snippet"]
+        snippet["textDisplay"] = text
+        snippet["textOriginal"] = text
+        snippet["parentId"] = thread["id"]
+        snippet["publishedAt"] = snippet["updatedAt"] = datetime.fromtimestamp(
+            self.tick(), UTC
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return comment
+
+    def add_thread_with_replies(self, count: int) -> tuple[str, list[str]]:
+        """A thread with ``count`` replies; it carries only the five latest, as YouTube's do."""
+        thread = self.thread("<p>which flour?</p>")
+        replies = [self.reply_comment(thread, f"reply {i}") for i in range(count)]
+        self.replies[thread["id"]] = replies
+        thread["snippet"]["totalReplyCount"] = count
+        thread["replies"] = {"comments": replies[-5:]}
+        self.threads.append(thread)
+        return thread["id"], [r["id"] for r in replies]
+
+    def _token(self, request: Request) -> Reply:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        expected = {
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+        }
+        if form != expected:
+            return json_reply(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
+                400,
+            )
+        token = f"ya29.goodwill-access-{len(self.access_tokens) + 1}"
+        self.access_tokens.add(token)
+        return json_reply(
+            {
+                "access_token": token,
+                "expires_in": 3599,
+                "scope": "https://www.googleapis.com/auth/youtube.force-ssl",
+                "token_type": "Bearer",
+            }
+        )
+
+    def _insert(self, request: Request) -> Reply:
+        auth = request.headers.get("Authorization", "")
+        if auth.removeprefix("Bearer ") not in self.access_tokens:
+            return json_reply(
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "Request had invalid authentication credentials.",
+                        "errors": [{"reason": "authError"}],
+                    }
+                },
+                401,
+            )
+        snippet = json.loads(request.body)["snippet"]
+        thread = next((t for t in self.threads if t["id"] == snippet["parentId"]), None)
+        if thread is None:
+            return json_reply({"error": {"code": 404, "message": "parent not found"}}, 404)
+        comment = self.reply_comment(thread, snippet["textOriginal"])
+        comment["snippet"]["authorChannelId"] = {"value": CHANNEL}
+        comment["snippet"]["authorDisplayName"] = "@brightloaf"
+        self.replies.setdefault(thread["id"], []).append(comment)
+        self.inserted.append(comment)
+        return json_reply(comment)
+
+    def _comments(self, request: Request) -> Reply:
+        replies = self.replies.get(request.arg("parentId") or "", [])
+        size = int(request.arg("maxResults") or 20)
+        offset = int(request.arg("pageToken") or 0)
+        body: dict[str, Any] = {
+            "kind": "youtube#commentListResponse",
+            "items": replies[offset : offset + size],
+        }
+        if offset + size < len(replies):
+            body["nextPageToken"] = str(offset + size)
+        return json_reply(body)
 
     def add(self, count: int, text: str = "bread talk") -> list[str]:
         new = [self.thread(f"{text} {i}") for i in range(count)]
@@ -82,8 +179,12 @@ class YouTubeFake(ProviderFake):
         )
 
     def handle(self, request: Request) -> Reply | None:
+        if request.path == "/oauth/token" and request.method == "POST":
+            return self._token(request)
         if request.headers.get("X-Goog-Api-Key") != API_KEY:
             return json_reply(load("youtube", "error-400-key.json"), 400)
+        if request.path == "/youtube/v3/comments":
+            return self._insert(request) if request.method == "POST" else self._comments(request)
         if request.path != "/youtube/v3/commentThreads":
             return json_reply({"error": {"code": 404, "message": "Not Found"}}, 404)
         if request.arg("allThreadsRelatedToChannelId") != CHANNEL or request.arg("order") != "time":
