@@ -123,7 +123,10 @@ class BlueskyJetstreamSource(StreamingSource):
             async with await self._connect(state) as ws:
                 while (left := deadline - time.monotonic()) > 0:
                     try:
-                        message = await asyncio.wait_for(ws.recv(), timeout=left)
+                        # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that
+                        # arrives with a message, and the listener could not stop this stream.
+                        async with asyncio.timeout(left):
+                            message = await ws.recv()
                     except TimeoutError:
                         break
                     self._take(message, state, posts, problems)
@@ -153,7 +156,8 @@ class BlueskyJetstreamSource(StreamingSource):
                     while True:
                         left = flush_at - time.monotonic()
                         try:
-                            message = await asyncio.wait_for(ws.recv(), timeout=max(left, 0))
+                            async with asyncio.timeout(max(left, 0)):  # see ``poll``
+                                message = await ws.recv()
                             self._take(message, state, posts, problems)
                         except TimeoutError:
                             pass
