@@ -76,6 +76,12 @@ async def send_reply(
     cls = get_source_class(source.kind)
     if not issubclass(cls, CanReply):
         raise InboxError(f"{source.kind} sources cannot reply (see docs/sources/)")
+    secrets = sorted(cls.secret_fields)
+    if secrets and not any(source.config.get(f) for f in secrets):
+        raise InboxError(
+            f"source {source.name!r} has no credentials ({', '.join(secrets)}): add them on "
+            "its Sources page to answer as the brand"
+        )
     connector = cls(
         source.name,
         unseal(source.config, settings),

@@ -90,6 +90,12 @@ class ConversationView:
     post_count: int
     root_post_id: int
     sla_breached: bool
+    sla_due_at: datetime | None
+    """When the first answer is due, while nobody has answered yet (None once answered)."""
+    questions: int
+    complaints: int
+    direct_mentions: int
+    negative: int
     priority: Priority
 
     def as_dict(self) -> dict[str, Any]:
@@ -385,6 +391,15 @@ class Inbox:
             post_count=c.post_count,
             root_post_id=c.root_post_id,
             sla_breached=breached,
+            sla_due_at=(
+                c.first_ask_at + timedelta(seconds=sla_s)
+                if c.first_ask_at is not None and answered is None
+                else None
+            ),
+            questions=c.questions,
+            complaints=c.complaints,
+            direct_mentions=c.direct_mentions,
+            negative=c.negative,
             priority=priority_of(
                 complaints=c.complaints,
                 questions=c.questions,
@@ -411,10 +426,15 @@ class Inbox:
         include_answered: bool = False,
         now: datetime | None = None,
         limit: int | None = None,
+        assignee: str | None = None,
+        needs_answer: bool | None = None,
+        sla_breached: bool | None = None,
+        source: str | None = None,
     ) -> list[ConversationView]:
         """Conversations, most urgent first. Without ``include_answered``, only those that
         hold a question, complaint or mention of the brand (threads the brand simply took part
-        in are left to the metrics)."""
+        in are left to the metrics). ``assignee`` "-" means nobody; ``sla_breached`` counts
+        only breaches still unanswered."""
         if status is not None and status not in STATUSES:
             raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
         now = now or datetime.now(UTC)
@@ -422,10 +442,18 @@ class Inbox:
         views = [
             self._view(c, sla, now)
             for c in self._all(workspace_id)
-            if include_answered or c.asks > 0 or c.status is not None
+            if (include_answered or c.asks > 0 or c.status is not None)
+            and (source is None or c.source == source)
         ]
         if status is not None:
             views = [v for v in views if v.status == status]
+        if assignee is not None:
+            wanted = None if assignee == "-" else assignee.strip().casefold()
+            views = [v for v in views if (v.assignee or "").casefold() == (wanted or "")]
+        if needs_answer is not None:
+            views = [v for v in views if v.needs_answer == needs_answer]
+        if sla_breached is not None:
+            views = [v for v in views if (v.sla_breached and v.answered_at is None) == sla_breached]
         views.sort(key=lambda v: (-v.priority.score, v.last_post_at), reverse=False)
         return views[:limit] if limit is not None else views
 
@@ -604,6 +632,29 @@ class Inbox:
                 for t in flag_templates(own_texts, rules.template_threshold)
             ],
         )
+
+    def needing_answer_count(self, workspace_id: int) -> int:
+        """How many conversations wait for the brand, as the stored rows say (no refresh): the
+        same rule as ``_effective_status``, in one aggregate query for the navigation bar."""
+        c = Conversation
+        with Session(self.engine) as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(c)
+                    .where(
+                        c.workspace_id == workspace_id,
+                        c.needs_answer.is_(True),
+                        or_(
+                            c.status.is_(None),
+                            c.status == "open",
+                            c.status_at.is_(None),
+                            c.status_at < c.last_ask_at,
+                        ),
+                    )
+                )
+                or 0
+            )
 
     def count(self, workspace_id: int) -> int:
         with Session(self.engine) as s:

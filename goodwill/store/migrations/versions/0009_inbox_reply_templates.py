@@ -1,0 +1,46 @@
+"""inbox: saved reply templates
+
+Revision ID: 0009
+Revises: 0007
+Create Date: 2026-11-22
+
+Replies the team starts from in the inbox's reply box; one sent unchanged many times is flagged.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+When = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "inbox_reply_templates",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("workspace_id", BigId, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", When, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_inbox_reply_templates_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_reply_templates")),
+        sa.UniqueConstraint(
+            "workspace_id", "name", name=op.f("uq_inbox_reply_templates_workspace_id")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("inbox_reply_templates")
