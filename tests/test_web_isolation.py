@@ -36,6 +36,8 @@ FORM = {
     "role": "viewer",
     "enabled": "true",
     "names": "x",
+    "status": "done",
+    "text": "x",
 }
 JSON = {
     "label": "negative",

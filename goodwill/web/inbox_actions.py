@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 from goodwill.inbox import Inbox, InboxError
-from goodwill.inbox.reply import Replied, send_reply
+from goodwill.inbox.reply import Replied, reply_problem, send_reply
 from goodwill.inbox.reply_templates import ReplyTemplates
 from goodwill.ingest import Ingestor
 from goodwill.net import make_client
@@ -86,6 +86,9 @@ async def reply(
         inbox.conversation(ws, conversation_id)  # 404 before anything else
     except NotFound:
         raise HTTPException(404, "no such conversation in this workspace") from None
+    problem = reply_problem(inbox, ws, conversation_id)
+    if problem is not None:
+        raise HTTPException(422, problem)
     if not send_anyway:
         sent = ReplyTemplates(inbox).sent_unchanged(ws, text)
         if sent is not None:

@@ -14,7 +14,7 @@ from goodwill.inbox import ConversationView, InboxError
 from goodwill.inbox.reply_templates import ReplyTemplates
 from goodwill.store.accounts import Role
 from goodwill.store.repository import NotFound
-from goodwill.web.deps import Access, api_access, ctx
+from goodwill.web.deps import Access, api_access
 from goodwill.web.inbox_actions import NotAuthentic, inbox_of, reply, resolve_teammate, who
 
 __all__ = ["router"]
@@ -272,7 +272,6 @@ def set_status(
     inbox = inbox_of(request)
     ws = access.workspace.id
     _act(lambda: inbox.set_status(ws, conversation_id, body.status))
-    ctx(request).figures.forget(ws)
     return ConversationOut.of(inbox.conversation(ws, conversation_id))
 
 
