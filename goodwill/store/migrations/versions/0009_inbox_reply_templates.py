@@ -1,10 +1,12 @@
-"""inbox: saved reply templates
+"""inbox: saved reply templates, replies indexed by the post they answer
 
 Revision ID: 0009
 Revises: 0007
 Create Date: 2026-11-22
 
-Replies the team starts from in the inbox's reply box; one sent unchanged many times is flagged.
+Replies the team starts from in the inbox's reply box (one sent unchanged many times is
+flagged), and an index on posts' ``in_reply_to`` so that the inbox's incremental refresh finds
+a new post's thread without reading the workspace.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_index(
+        "ix_posts_workspace_reply",
+        "posts",
+        ["workspace_id", "source", "in_reply_to"],
+        sqlite_where=sa.text("in_reply_to IS NOT NULL"),
+        postgresql_where=sa.text("in_reply_to IS NOT NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_posts_workspace_reply", table_name="posts")
     op.drop_table("inbox_reply_templates")
