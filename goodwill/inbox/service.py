@@ -197,20 +197,16 @@ class Inbox:
         return rules
 
     # -- refresh ------------------------------------------------------------------------------
-    def _own_handles(
-        self, conn: Connection, workspace_id: int, up_to: int | None = None
-    ) -> list[str]:
-        """The brand's handles: authors of its own posts (those up to post id ``up_to``), and
-        those in the rules."""
+    def _own_authors(self, conn: Connection, workspace_id: int) -> list[tuple[str, int]]:
+        """The brand's handles (and author ids), each with the first own post that used it,
+        plus those in the rules (as if used from the start): one query."""
         q = (
-            select(Post.author_handle, Post.author_id)
+            select(Post.author_handle, Post.author_id, func.min(Post.id))
             .where(Post.workspace_id == workspace_id, Post.is_own.is_(True))
-            .distinct()
+            .group_by(Post.author_handle, Post.author_id)
         )
-        if up_to is not None:
-            q = q.where(Post.id <= up_to)
-        handles = [h for row in conn.execute(q) for h in row if h]
-        return handles + list(self.rules(workspace_id).own_handles)
+        found = [(h, first) for *names, first in conn.execute(q) for h in names if h]
+        return found + [(h, 0) for h in self.rules(workspace_id).own_handles]
 
     def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
         """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
@@ -243,7 +239,12 @@ class Inbox:
             )
 
     def _since(
-        self, conn: Connection, workspace_id: int, last: str | None, mark: Mark
+        self,
+        conn: Connection,
+        workspace_id: int,
+        last: str | None,
+        mark: Mark,
+        own: list[tuple[str, int]],
     ) -> int | None:
         """The highest post id of the last refresh when only new posts arrived since, none of
         them by a new brand account (its handle would change what counts as a mention in older
@@ -251,8 +252,8 @@ class Inbox:
         before = Mark.parse(last)
         if before is None or not only_new_posts(conn, workspace_id, before, mark):
             return None
-        names = {normalise_handle(h) for h in self._own_handles(conn, workspace_id)}
-        old = {normalise_handle(h) for h in self._own_handles(conn, workspace_id, before.last_id)}
+        names = {normalise_handle(h) for h, _ in own}
+        old = {normalise_handle(h) for h, first in own if first <= (before.last_id or 0)}
         return before.last_id if names == old else None
 
     def _refresh(self, workspace_id: int, force: bool) -> RefreshReport:
@@ -270,7 +271,8 @@ class Inbox:
             )
             if last == str(mark) and not force:
                 return RefreshReport(0, 0, 0, 0, skipped=True)
-            pattern: re.Pattern[str] | None = mention_pattern(self._own_handles(conn, workspace_id))
+            own = self._own_authors(conn, workspace_id)
+            pattern: re.Pattern[str] | None = mention_pattern(h for h, _ in own)
             cols = [getattr(Conversation, c) for c in _DERIVED]
             current = select(
                 Conversation.id,
@@ -280,7 +282,7 @@ class Inbox:
                 Conversation.assignee,
                 *cols,
             ).where(Conversation.workspace_id == workspace_id)
-            since = None if force else self._since(conn, workspace_id, last, mark)
+            since = None if force else self._since(conn, workspace_id, last, mark, own)
             incremental = since is not None
             if since is not None:
                 fresh = post_rows(

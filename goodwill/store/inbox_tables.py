@@ -35,6 +35,8 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "thread_key"),
         Index("ix_inbox_conversations_workspace_last", "workspace_id", "last_post_at"),
+        # The incremental refresh finds the conversations of the threads it recomputes.
+        Index("ix_inbox_conversations_workspace_root", "workspace_id", "root_post_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -50,11 +50,10 @@ def resolve_teammate(request: Request, access: Access, name: str | None) -> str 
     if name is None or not name.strip():
         return None
     wanted = name.strip().casefold()
+    allowed = teammates(request, access)
     members = [u for u, _ in ctx(request).accounts.members(access.workspace.id)] + [access.user]
     for u in members:
-        if wanted in (u.email.casefold(), (u.name or "").casefold()) and who(u) in teammates(
-            request, access
-        ):
+        if wanted in (u.email.casefold(), (u.name or "").casefold()) and who(u) in allowed:
             return who(u)
     raise HTTPException(422, f"{name.strip()!r} is not a teammate who can answer in this workspace")
 

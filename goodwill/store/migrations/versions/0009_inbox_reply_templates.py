@@ -5,8 +5,8 @@ Revises: 0007
 Create Date: 2026-11-22
 
 Replies the team starts from in the inbox's reply box (one sent unchanged many times is
-flagged), and an index on posts' ``in_reply_to`` so that the inbox's incremental refresh finds
-a new post's thread without reading the workspace.
+flagged), and indexes for the inbox's incremental refresh: posts by ``in_reply_to`` (to find a
+new post's thread without reading the workspace) and conversations by their first post.
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ def upgrade() -> None:
     )
 
     op.create_index(
+        "ix_inbox_conversations_workspace_root",
+        "inbox_conversations",
+        ["workspace_id", "root_post_id"],
+    )
+    op.create_index(
         "ix_posts_workspace_reply",
         "posts",
         ["workspace_id", "source", "in_reply_to"],
@@ -54,4 +59,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_posts_workspace_reply", table_name="posts")
+    op.drop_index("ix_inbox_conversations_workspace_root", table_name="inbox_conversations")
     op.drop_table("inbox_reply_templates")
