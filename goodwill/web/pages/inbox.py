@@ -99,7 +99,7 @@ def inbox_page(
         now=now,
     )
     m = inbox.metrics(ws, now=now)
-    counts = {s: n for s, n in m.by_status.items()}
+    counts: dict[str, int] = dict(m.by_status)
     counts["all"] = sum(m.by_status.values())
     chart = {
         "labels": list(STATUSES),
