@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from goodwill.domain import TopicKind
+from goodwill.inbox import Inbox
+from goodwill.inbox.reply_templates import ReplyTemplates
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
@@ -34,8 +36,19 @@ FORM = {
     "role": "viewer",
     "enabled": "true",
     "names": "x",
+    "status": "done",
+    "text": "x",
 }
-JSON = {"label": "negative", "name": "x", "kind": "brand", "query": "x", "config": {}}
+JSON = {
+    "label": "negative",
+    "name": "x",
+    "kind": "brand",
+    "query": "x",
+    "config": {},
+    "text": "x",
+    "status": "done",
+    "assignee": None,
+}
 
 
 def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
@@ -49,6 +62,14 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         b.id, [("0", {"id": "1", "source": "x", "text": f"{SECRET} plans", "created_at": now})]
     )
     post = repo.mentions(b.id, MentionFilter()).posts[0]
+    Ingestor(repo, settings).ingest(
+        b.id,
+        [("1", {"id": "2", "source": "x", "text": f"is {SECRET} open?", "created_at": now})],
+    )
+    inbox = Inbox(repo)
+    inbox.refresh(b.id)
+    [conversation] = inbox.conversations(b.id)
+    template = ReplyTemplates(inbox).add(b.id, f"template {SECRET}", f"{SECRET} reply")
     # A's user has the highest role in A: any refusal below comes from isolation, not rank.
     make_user(repo, "a@example.com", workspace_id=a.id, role=Role.OWNER)
     ub = make_user(repo, f"{SECRET}@example.com", workspace_id=b.id, role=Role.OWNER)
@@ -61,6 +82,8 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         "post_id": post.id,
         "token_id": token.id,
         "user_id": ub.id,
+        "conversation_id": conversation.id,
+        "template_id": template.id,
     }
 
 
@@ -72,7 +95,12 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     members = [(u.email, r) for u, r in Accounts(repo.engine).members(b)]
     topics = [(t.name, t.query, t.enabled) for t in repo.topics(b)]
     sources = [(s.name, s.config, s.enabled) for s in repo.sources(b)]
-    return topics, sources, members, corrections, tokens, repo.post_count(b)
+    inbox = Inbox(repo)
+    conversations = [(v.status, v.assignee) for v in inbox.conversations(b)]
+    notes = [n.text for v in inbox.conversations(b) for n in inbox.notes(b, v.id)]
+    templates = [t.name for t in ReplyTemplates(inbox).list(b)]
+    inbox_state = (conversations, notes, templates)
+    return topics, sources, members, corrections, tokens, repo.post_count(b), inbox_state
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:

@@ -18,11 +18,11 @@ from goodwill.inbox.threads import ASK_INTENTS, mention_pattern
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
-from goodwill.sources.base import CanReply
+from goodwill.sources.base import CanReply, PollingSource
 from goodwill.sources.credentials import store_rotated, unseal
-from goodwill.store.tables import Post
+from goodwill.store.tables import Post, Source
 
-__all__ = ["Replied", "reply_target", "send_reply"]
+__all__ = ["Replied", "reply_problem", "reply_target", "send_reply"]
 
 
 @dataclass(slots=True)
@@ -50,6 +50,39 @@ def reply_target(inbox: Inbox, workspace_id: int, conversation_id: int) -> Post:
     return (asks or others)[-1]
 
 
+def _reply_source(
+    inbox: Inbox, workspace_id: int, target: Post
+) -> tuple[Source, type[PollingSource]]:
+    """The source that stored ``target`` and its connector class, or ``InboxError`` saying why
+    Goodwill cannot answer it."""
+    source = next((s for s in inbox.repo.sources(workspace_id) if s.id == target.source_id), None)
+    if source is None:
+        raise InboxError(
+            f"post {target.external_id} was imported, not listened to: answer it on "
+            f"{target.source} and mark the conversation done"
+        )
+    cls = get_source_class(source.kind)
+    if not issubclass(cls, CanReply):
+        raise InboxError(f"{source.kind} sources cannot reply (see docs/sources/)")
+    secrets = sorted(cls.secret_fields)
+    if secrets and not any(source.config.get(f) for f in secrets):
+        raise InboxError(
+            f"source {source.name!r} has no credentials ({', '.join(secrets)}): add them on "
+            "its Sources page to answer as the brand"
+        )
+    return source, cls
+
+
+def reply_problem(inbox: Inbox, workspace_id: int, conversation_id: int) -> str | None:
+    """Why a reply from Goodwill cannot be sent in this conversation, or None when it can
+    (the reply box says so before anyone writes)."""
+    try:
+        _reply_source(inbox, workspace_id, reply_target(inbox, workspace_id, conversation_id))
+    except InboxError as exc:
+        return str(exc)
+    return None
+
+
 async def send_reply(
     inbox: Inbox,
     ingestor: Ingestor,
@@ -67,15 +100,7 @@ async def send_reply(
     if not text.strip():
         raise InboxError("a reply needs some text")
     target = reply_target(inbox, workspace_id, conversation_id)
-    source = next((s for s in inbox.repo.sources(workspace_id) if s.id == target.source_id), None)
-    if source is None:
-        raise InboxError(
-            f"post {target.external_id} was imported, not listened to: answer it on "
-            f"{target.source} and mark the conversation done"
-        )
-    cls = get_source_class(source.kind)
-    if not issubclass(cls, CanReply):
-        raise InboxError(f"{source.kind} sources cannot reply (see docs/sources/)")
+    source, cls = _reply_source(inbox, workspace_id, target)
     connector = cls(
         source.name,
         unseal(source.config, settings),

@@ -16,13 +16,14 @@ from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from goodwill.inbox.incremental import Mark, only_new_posts, post_rows, read_mark, thread_closure
 from goodwill.inbox.metrics import InboxMetrics, spread
 from goodwill.inbox.priority import Priority, priority_of
 from goodwill.inbox.templates import flag_templates
-from goodwill.inbox.threads import PostRow, ThreadFacts, build_threads, mention_pattern
+from goodwill.inbox.threads import ThreadFacts, build_threads, mention_pattern, normalise_handle
 from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
 from goodwill.store.repository import NotFound, Repository, StoreError
-from goodwill.store.tables import Correction, Post, Workspace, utcnow
+from goodwill.store.tables import Post, Workspace, utcnow
 
 __all__ = ["STATUSES", "ConversationView", "Inbox", "InboxError", "RefreshReport"]
 
@@ -67,6 +68,9 @@ class RefreshReport:
     removed: int
     skipped: bool = False
     """Nothing changed in the posts (or the rules) since the last refresh: nothing was read."""
+    posts_read: int = 0
+    incremental: bool = False
+    """Only the threads that new posts touched were read (``threads`` counts those)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +94,12 @@ class ConversationView:
     post_count: int
     root_post_id: int
     sla_breached: bool
+    sla_due_at: datetime | None
+    """When the first answer is due, while nobody has answered yet (None once answered)."""
+    questions: int
+    complaints: int
+    direct_mentions: int
+    negative: int
     priority: Priority
 
     def as_dict(self) -> dict[str, Any]:
@@ -187,33 +197,16 @@ class Inbox:
         return rules
 
     # -- refresh ------------------------------------------------------------------------------
-    def _own_handles(self, conn: Connection, workspace_id: int) -> list[str]:
+    def _own_authors(self, conn: Connection, workspace_id: int) -> list[tuple[str, int]]:
+        """The brand's handles (and author ids), each with the first own post that used it,
+        plus those in the rules (as if used from the start): one query."""
         q = (
-            select(Post.author_handle, Post.author_id)
+            select(Post.author_handle, Post.author_id, func.min(Post.id))
             .where(Post.workspace_id == workspace_id, Post.is_own.is_(True))
-            .distinct()
+            .group_by(Post.author_handle, Post.author_id)
         )
-        handles = [h for row in conn.execute(q) for h in row if h]
-        return handles + list(self.rules(workspace_id).own_handles)
-
-    def _rows(self, conn: Connection, workspace_id: int) -> list[PostRow]:
-        intent = Post.analysis[("intent", "label")].as_string()
-        sentiment = Post.analysis[("sentiment", "label")].as_string()
-        q = select(
-            Post.id,
-            Post.source,
-            Post.external_id,
-            Post.in_reply_to,
-            Post.conversation_id,
-            Post.is_own,
-            Post.created_at,
-            Post.author_handle,
-            Post.author_followers,
-            intent,
-            sentiment,
-            Post.text,
-        ).where(Post.workspace_id == workspace_id)
-        return [PostRow(*row) for row in conn.execute(q)]
+        found = [(h, first) for *names, first in conn.execute(q) for h in names if h]
+        return found + [(h, 0) for h in self.rules(workspace_id).own_handles]
 
     def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
         """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
@@ -226,19 +219,6 @@ class Inbox:
             return self._refresh(workspace_id, force)
         except IntegrityError:
             return self._refresh(workspace_id, force)
-
-    def _mark(self, conn: Connection, workspace_id: int) -> str:
-        """A fingerprint of the workspace's posts: any post added, removed, re-imported with
-        changes or corrected by a user changes it. One aggregate query, no rows read."""
-        count, last_id, last_update = conn.execute(
-            select(func.count(), func.max(Post.id), func.max(Post.updated_at)).where(
-                Post.workspace_id == workspace_id
-            )
-        ).one()
-        last_fix = conn.scalar(
-            select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
-        )
-        return f"{count}:{last_id}:{last_update}:{last_fix}"
 
     def _save_mark(self, conn: Connection, workspace_id: int, mark: str) -> None:
         rules = cast(Table, InboxRules.__table__)
@@ -258,35 +238,69 @@ class Inbox:
                 )
             )
 
+    def _since(
+        self,
+        conn: Connection,
+        workspace_id: int,
+        last: str | None,
+        mark: Mark,
+        own: list[tuple[str, int]],
+    ) -> int | None:
+        """The highest post id of the last refresh when only new posts arrived since, none of
+        them by a new brand account (its handle would change what counts as a mention in older
+        posts); None when everything must be recomputed."""
+        before = Mark.parse(last)
+        if before is None or not only_new_posts(conn, workspace_id, before, mark):
+            return None
+        names = {normalise_handle(h) for h, _ in own}
+        old = {normalise_handle(h) for h, first in own if first <= (before.last_id or 0)}
+        return before.last_id if names == old else None
+
     def _refresh(self, workspace_id: int, force: bool) -> RefreshReport:
-        """Recompute the workspace's conversations from its posts: one read of the posts, then
-        inserts and updates in bulk (only rows whose facts changed). Teammates' status,
-        assignee and notes stay; when a thread's key changes (two threads joined), they move to
-        the thread that now holds its first post."""
+        """Recompute the workspace's conversations from its posts, then insert and update in
+        bulk (only rows whose facts changed). When only new posts arrived since the last
+        refresh, only the threads they touch are read and recomputed (``incremental``); else
+        every post is read once. Teammates' status, assignee and notes stay; when a thread's
+        key changes (two threads joined), they move to the thread that now holds its first
+        post."""
         table = cast(Table, Conversation.__table__)
         with self.engine.begin() as conn:
-            mark = self._mark(conn, workspace_id)
+            mark = read_mark(conn, workspace_id)
             last = conn.scalar(
                 select(InboxRules.refresh_mark).where(InboxRules.workspace_id == workspace_id)
             )
-            if last == mark and not force:
+            if last == str(mark) and not force:
                 return RefreshReport(0, 0, 0, 0, skipped=True)
-            pattern: re.Pattern[str] | None = mention_pattern(self._own_handles(conn, workspace_id))
-            facts = build_threads(self._rows(conn, workspace_id), pattern)
+            own = self._own_authors(conn, workspace_id)
+            pattern: re.Pattern[str] | None = mention_pattern(h for h, _ in own)
             cols = [getattr(Conversation, c) for c in _DERIVED]
-            existing = {
-                row.thread_key: row
-                for row in conn.execute(
-                    select(
-                        Conversation.id,
-                        Conversation.thread_key,
-                        Conversation.status,
-                        Conversation.status_at,
-                        Conversation.assignee,
-                        *cols,
-                    ).where(Conversation.workspace_id == workspace_id)
+            current = select(
+                Conversation.id,
+                Conversation.thread_key,
+                Conversation.status,
+                Conversation.status_at,
+                Conversation.assignee,
+                *cols,
+            ).where(Conversation.workspace_id == workspace_id)
+            since = None if force else self._since(conn, workspace_id, last, mark, own)
+            incremental = since is not None
+            if since is not None:
+                fresh = post_rows(
+                    conn, workspace_id, Post.id > since, Post.id <= (mark.last_id or since)
                 )
-            }
+                rows = thread_closure(conn, workspace_id, fresh)
+                facts = build_threads(rows, pattern)
+                existing = {}
+                for ids in _chunks(sorted(r.id for r in rows)):
+                    for row in conn.execute(current.where(Conversation.root_post_id.in_(ids))):
+                        existing[row.thread_key] = row
+                for keys in _chunks(sorted({f.thread_key for f in facts} - set(existing))):
+                    for row in conn.execute(current.where(Conversation.thread_key.in_(keys))):
+                        existing[row.thread_key] = row
+            else:
+                rows = post_rows(conn, workspace_id)
+                facts = build_threads(rows, pattern)
+                existing = {row.thread_key: row for row in conn.execute(current)}
             now = utcnow()
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
@@ -316,8 +330,15 @@ class Inbox:
                 self._carry_over(conn, workspace_id, removed, facts)
                 for ids in _chunks([r.id for r in removed]):
                     conn.execute(delete(table).where(table.c.id.in_(ids)))
-            self._save_mark(conn, workspace_id, mark)
-        return RefreshReport(len(facts), len(inserts), len(updates), len(removed))
+            self._save_mark(conn, workspace_id, str(mark))
+        return RefreshReport(
+            len(facts),
+            len(inserts),
+            len(updates),
+            len(removed),
+            posts_read=len(rows),
+            incremental=incremental,
+        )
 
     def _carry_over(
         self, conn: Connection, workspace_id: int, removed: Sequence[Any], facts: list[ThreadFacts]
@@ -385,6 +406,15 @@ class Inbox:
             post_count=c.post_count,
             root_post_id=c.root_post_id,
             sla_breached=breached,
+            sla_due_at=(
+                c.first_ask_at + timedelta(seconds=sla_s)
+                if c.first_ask_at is not None and answered is None
+                else None
+            ),
+            questions=c.questions,
+            complaints=c.complaints,
+            direct_mentions=c.direct_mentions,
+            negative=c.negative,
             priority=priority_of(
                 complaints=c.complaints,
                 questions=c.questions,
@@ -411,10 +441,15 @@ class Inbox:
         include_answered: bool = False,
         now: datetime | None = None,
         limit: int | None = None,
+        assignee: str | None = None,
+        needs_answer: bool | None = None,
+        sla_breached: bool | None = None,
+        source: str | None = None,
     ) -> list[ConversationView]:
         """Conversations, most urgent first. Without ``include_answered``, only those that
         hold a question, complaint or mention of the brand (threads the brand simply took part
-        in are left to the metrics)."""
+        in are left to the metrics). ``assignee`` "-" means nobody; ``sla_breached`` counts
+        only breaches still unanswered."""
         if status is not None and status not in STATUSES:
             raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
         now = now or datetime.now(UTC)
@@ -422,10 +457,18 @@ class Inbox:
         views = [
             self._view(c, sla, now)
             for c in self._all(workspace_id)
-            if include_answered or c.asks > 0 or c.status is not None
+            if (include_answered or c.asks > 0 or c.status is not None)
+            and (source is None or c.source == source)
         ]
         if status is not None:
             views = [v for v in views if v.status == status]
+        if assignee is not None:
+            wanted = None if assignee == "-" else assignee.strip().casefold()
+            views = [v for v in views if (v.assignee or "").casefold() == (wanted or "")]
+        if needs_answer is not None:
+            views = [v for v in views if v.needs_answer == needs_answer]
+        if sla_breached is not None:
+            views = [v for v in views if (v.sla_breached and v.answered_at is None) == sla_breached]
         views.sort(key=lambda v: (-v.priority.score, v.last_post_at), reverse=False)
         return views[:limit] if limit is not None else views
 
@@ -604,6 +647,29 @@ class Inbox:
                 for t in flag_templates(own_texts, rules.template_threshold)
             ],
         )
+
+    def needing_answer_count(self, workspace_id: int) -> int:
+        """How many conversations wait for the brand, as the stored rows say (no refresh): the
+        same rule as ``_effective_status``, in one aggregate query for the navigation bar."""
+        c = Conversation
+        with Session(self.engine) as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(c)
+                    .where(
+                        c.workspace_id == workspace_id,
+                        c.needs_answer.is_(True),
+                        or_(
+                            c.status.is_(None),
+                            c.status == "open",
+                            c.status_at.is_(None),
+                            c.status_at < c.last_ask_at,
+                        ),
+                    )
+                )
+                or 0
+            )
 
     def count(self, workspace_id: int) -> int:
         with Session(self.engine) as s:

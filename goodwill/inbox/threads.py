@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from goodwill.inbox.acknowledgement import is_acknowledgement
+
 __all__ = [
     "ASK_INTENTS",
     "PostRow",
@@ -162,13 +164,20 @@ def _summarise(
     asks: list[PostRow] = []
     questions = complaints = mentions = negative = 0
     max_followers: int | None = None
+    first_own = own_times[0] if own_times else None
     for p in others:
         mentioned = own_mention is not None and own_mention.search(p.text) is not None
         mentions += mentioned
         questions += p.intent == "question"
         complaints += p.intent == "complaint"
         negative += p.sentiment == "negative"
-        if p.intent in ASK_INTENTS or mentioned:
+        # "thanks @brand!" after the brand answered closes the exchange, it asks nothing.
+        thanks = (
+            first_own is not None
+            and first_own <= p.created_at
+            and is_acknowledgement(p.text, p.sentiment)
+        )
+        if p.intent in ASK_INTENTS or (mentioned and not thanks):
             asks.append(p)
         if p.author_followers is not None:
             max_followers = max(max_followers or 0, p.author_followers)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from goodwill.store.tables import Base, BigId, Json, utcnow
 
-__all__ = ["Conversation", "ConversationNote", "InboxRules"]
+__all__ = ["Conversation", "ConversationNote", "InboxRules", "ReplyTemplate"]
 
 
 class Conversation(Base):
@@ -35,6 +35,8 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "thread_key"),
         Index("ix_inbox_conversations_workspace_last", "workspace_id", "last_post_at"),
+        # The incremental refresh finds the conversations of the threads it recomputes.
+        Index("ix_inbox_conversations_workspace_root", "workspace_id", "root_post_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -100,3 +102,16 @@ class InboxRules(Base):
     # What the posts looked like at the last refresh; the same mark means nothing to redo.
     refresh_mark: Mapped[str | None] = mapped_column(String(200), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplyTemplate(Base):
+    """A saved reply the team starts from (and should make personal before sending)."""
+
+    __tablename__ = "inbox_reply_templates"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -177,6 +177,15 @@ class Post(Base):
             sqlite_where=text("conversation_id IS NOT NULL"),
             postgresql_where=text("conversation_id IS NOT NULL"),
         ),
+        # Replies by the post they answer: the inbox follows threads from new posts.
+        Index(
+            "ix_posts_workspace_reply",
+            "workspace_id",
+            "source",
+            "in_reply_to",
+            sqlite_where=text("in_reply_to IS NOT NULL"),
+            postgresql_where=text("in_reply_to IS NOT NULL"),
+        ),
         Index(
             "ix_posts_duplicate_of",
             "duplicate_of",

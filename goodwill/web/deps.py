@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from goodwill.inbox import Inbox
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
 from goodwill.store.corrections import Corrections
@@ -60,6 +61,13 @@ class WebContext:
                 (workspace_id, "counts"), lambda: mention_counts(self.repo.engine, workspace_id)
             ).value
         )
+
+    def inbox_count(self, workspace_id: int) -> int:
+        """Conversations waiting for an answer, for the navigation. The conversations are
+        brought up to date with the posts at most once per cache period, in the background."""
+        inbox = Inbox(self.repo)
+        self.figures.get((workspace_id, "inbox-refresh"), lambda: inbox.refresh(workspace_id))
+        return inbox.needing_answer_count(workspace_id)
 
     def dashboard(self, workspace_id: int, days: int) -> Cached:
         return self.figures.get(
@@ -184,6 +192,7 @@ def render(
         "workspaces": c.accounts.workspaces_of(user) if user else [],
         "csrf": csrf_token(request),
         "Role": Role,
+        "inbox_count": c.inbox_count(access.workspace.id) if access else None,
     }
     base.update(context)
     return c.templates.TemplateResponse(request, template, base, status_code=status_code)
