@@ -14,10 +14,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from goodwill.alerts import AlertService
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
+from goodwill.store.alerts import AlertStore
 from goodwill.store.repository import MentionFilter, Repository
 from goodwill.store.tables import ApiToken, Correction
 from goodwill.web.app import create_app
@@ -53,6 +55,10 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
     make_user(repo, "a@example.com", workspace_id=a.id, role=Role.OWNER)
     ub = make_user(repo, f"{SECRET}@example.com", workspace_id=b.id, role=Role.OWNER)
     token, _ = Accounts(repo.engine).create_token(ub.id, f"token {SECRET}")
+    rule = AlertService(AlertStore(repo.engine), settings).add_rule(
+        b.id, f"rule {SECRET}", "mention", topic=tb.name, emails=[f"{SECRET}@b.example"]
+    )
+    AlertStore(repo.engine).feed_token(b.id)
     return {
         "a": a.id,
         "workspace_id": b.id,
@@ -61,6 +67,9 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         "post_id": post.id,
         "token_id": token.id,
         "user_id": ub.id,
+        "rule_id": rule.rule.id,
+        "endpoint_id": rule.endpoints[0].id,
+        "token": 0,  # the feed's secret is the only key: a wrong one answers 404
     }
 
 
@@ -72,7 +81,12 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     members = [(u.email, r) for u, r in Accounts(repo.engine).members(b)]
     topics = [(t.name, t.query, t.enabled) for t in repo.topics(b)]
     sources = [(s.name, s.config, s.enabled) for s in repo.sources(b)]
-    return topics, sources, members, corrections, tokens, repo.post_count(b)
+    store = AlertStore(repo.engine)
+    alerts = [(r.name, r.enabled, r.filters, r.frequency) for r in store.rules(b)]
+    endpoints = [(e.target, e.enabled) for e in store.workspace_endpoints(b)]
+    feed = store.existing_feed_token(b)
+    state = (topics, sources, members, corrections, tokens, repo.post_count(b))
+    return (*state, alerts, endpoints, feed, len(store.delivery_log(b)))
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:

@@ -8,6 +8,7 @@ is stored, right after its batch. *Scheduled* rules (``volume_spike``, ``negativ
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,7 +20,9 @@ __all__ = [
     "AUTHOR_SIGNALS",
     "FREQUENCIES",
     "KINDS",
+    "KIND_INFO",
     "POST_KINDS",
+    "KindInfo",
     "RuleError",
     "RuleFilters",
     "RuleParams",
@@ -35,6 +38,57 @@ FREQUENCIES: Final = {"now": 3600.0, "hourly": 3600.0, "daily": 86400.0, "weekly
 the digest of events held back by throttling."""
 
 TOPIC_REQUIRED: Final = ("mention", "volume_spike", "negative_spike")
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """How the interfaces present a rule kind: its label, one line of help, and which groups of
+    settings its form shows (``filters``: sentiment, intent, source, followers; ``author``: the
+    author signal; ``spike``: k, window, bucket, minimum volume, cool-down; ``sla``)."""
+
+    label: str
+    help: str
+    groups: tuple[str, ...]
+    topic_required: bool
+
+
+KIND_INFO: dict[str, KindInfo] = {
+    "mention": KindInfo(
+        "New mentions",
+        "Each new post of the topic that passes the filters.",
+        ("filters",),
+        True,
+    ),
+    "author": KindInfo(
+        "Author speaking",
+        "An author who matters (by the chosen signal) posts, about the topic if one is given.",
+        ("author", "filters"),
+        False,
+    ),
+    "volume_spike": KindInfo(
+        "Volume spike",
+        "The topic's mentions in the last bucket exceed the mean plus k standard deviations.",
+        ("spike",),
+        True,
+    ),
+    "negative_spike": KindInfo(
+        "Negative-share spike",
+        "The share of negative mentions in the last bucket exceeds its usual level.",
+        ("spike",),
+        True,
+    ),
+    "unanswered": KindInfo(
+        "Unanswered question",
+        "A question got no answer from your own account within the SLA.",
+        ("sla",),
+        False,
+    ),
+}
+"""Every kind the interfaces offer, in the order they offer it. A new kind adds an entry here
+(and its evaluation in ``evaluate``); a new way of recognising an author (advocate,
+detractor) only registers a function in ``AUTHOR_SIGNALS`` and shows up in every form."""
+
+assert tuple(KIND_INFO) == KINDS
 
 
 class RuleError(ValueError):
