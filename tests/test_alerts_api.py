@@ -236,3 +236,35 @@ def test_openapi_describes_the_alerts_api(repo: Repository, settings: Settings) 
         assert path in paths, path
     assert "RuleIn" in schema["components"]["schemas"]
     assert not any(p.startswith("/alerts/feed") for p in paths)  # the secret URL is not listed
+
+
+def test_digest_schedule_and_workspace_time_zone(repo: Repository, settings: Settings) -> None:
+    client, ws = _api(repo, settings)
+    base = f"/api/workspaces/{ws}/alerts"
+    made = client.post(
+        f"{base}/rules",
+        json={
+            "name": "daily",
+            "topic": "brand",
+            "frequency": "daily",
+            "params": {"digest_at": "9:00"},
+            "emails": ["a@b.example"],
+        },
+    )
+    assert made.status_code == 422 and "write it as HH:MM" in made.text
+    made = client.post(
+        f"{base}/rules",
+        json={
+            "name": "daily",
+            "topic": "brand",
+            "frequency": "daily",
+            "params": {"digest_at": "09:00"},
+            "emails": ["a@b.example"],
+        },
+    )
+    assert made.status_code == 201 and made.json()["params"] == {"digest_at": "09:00"}
+    assert client.get(f"{base}/timezone").json() == {"timezone": "UTC"}
+    assert client.put(f"{base}/timezone", json={"timezone": "Asia/Tokyo"}).status_code == 200
+    assert client.get(f"{base}/timezone").json() == {"timezone": "Asia/Tokyo"}
+    bad = client.put(f"{base}/timezone", json={"timezone": "Tokyo"})
+    assert bad.status_code == 422 and "unknown time zone 'Tokyo'" in bad.text

@@ -371,3 +371,34 @@ def test_feed_url_is_shown_regenerated_and_served(site: Site) -> None:
     site.post("/alerts/feed")  # regenerate: the old URL stops working
     assert site.client.get(url.group(1)).status_code == 404
     assert site.client.get("/alerts/feed/not-a-token.atom").status_code == 404
+
+
+def test_digest_time_weekday_and_time_zones(site: Site) -> None:
+    answer = site.create(
+        name="weekly",
+        frequency="weekly",
+        digest_at="08:30",
+        digest_weekday="monday",
+        timezone="America/New_York",
+        emails="a@b.example",
+    )
+    assert answer.status_code == 303, answer.text
+    [rule] = site.store.rules(site.ws)
+    assert rule.params == {
+        "digest_at": "08:30",
+        "digest_weekday": 0,
+        "timezone": "America/New_York",
+    }
+    assert "weekly digest at 08:30 on Monday America/New_York" in _text(site.get("/alerts").text)
+    page = site.get(f"/alerts/{rule.id}").text
+    assert 'value="monday" selected' in page and 'value="08:30"' in page
+    bad = site.create(name="x", frequency="daily", digest_at="8h", emails="a@b.example")
+    assert bad.status_code == 422 and "write it as HH:MM" in bad.text
+
+    assert 'value="UTC"' in site.get("/alerts").text
+    assert site.post("/alerts/timezone", timezone="Europe/Paris").status_code == 303
+    assert site.store.workspace_timezone(site.ws) == "Europe/Paris"
+    assert "the workspace's (Europe/Paris)" in site.get("/alerts/new").text
+    refused = site.post("/alerts/timezone", timezone="Paris")
+    assert refused.status_code == 422 and "unknown time zone" in refused.text
+    assert site.store.workspace_timezone(site.ws) == "Europe/Paris"

@@ -113,6 +113,7 @@ def test_alert_rule_test_and_delivery_in_a_browser(tmp_path: Path) -> None:
                 "mention",
                 topic="Rival Rolls",
                 frequency="weekly",
+                params={"digest_at": "09:00", "digest_weekday": 0},
                 webhooks=[("https://hooks.slack.com/services/T0/B0/XXXX", "slack")],
             )
             page.goto(f"{base}/w/{ws.id}/alerts")
@@ -120,6 +121,8 @@ def test_alert_rule_test_and_delivery_in_a_browser(tmp_path: Path) -> None:
             page.wait_for_selector("code.feed-url")
             row = page.locator("tr[data-rule='Brand mentions to ops']").inner_text()
             assert "New mentions" in row and "just now" in row and "127.0.0.1" in row
+            row = page.locator("tr[data-rule='Rival digest']").inner_text()
+            assert "weekly digest at 09:00 on Monday" in row
             shot(page, "alerts")
             assert page.dialogs == []  # type: ignore[attr-defined]
     finally:

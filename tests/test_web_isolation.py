@@ -84,7 +84,7 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     store = AlertStore(repo.engine)
     alerts = [(r.name, r.enabled, r.filters, r.frequency) for r in store.rules(b)]
     endpoints = [(e.target, e.enabled) for e in store.workspace_endpoints(b)]
-    feed = store.existing_feed_token(b)
+    feed = (store.existing_feed_token(b), store.workspace_timezone(b))
     state = (topics, sources, members, corrections, tokens, repo.post_count(b))
     return (*state, alerts, endpoints, feed, len(store.delivery_log(b)))
 

@@ -11,8 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from goodwill.alerts.schedule import check_timezone, parse_clock
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
 from goodwill.store.tables import Post
 
@@ -132,6 +140,26 @@ class RuleParams(BaseModel):
     lookback_hours: float = Field(
         default=7 * 24, gt=0, description="questions older than SLA + this are not chased"
     )
+    digest_at: str | None = Field(
+        default=None,
+        description="daily and weekly digests: local time HH:MM (else: a period since the last)",
+    )
+    digest_weekday: int | None = Field(
+        default=None, ge=0, le=6, description="weekly digests: day of the week, 0 is Monday"
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of digest_at (else: the workspace's)"
+    )
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        return None if value is None else parse_clock(value).strftime("%H:%M")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @model_validator(mode="after")
     def _window_holds_buckets(self) -> RuleParams:
@@ -166,6 +194,12 @@ def validate_rule(
         p = RuleParams.model_validate(params)
     except ValidationError as exc:
         raise RuleError(_messages(exc)) from None
+    if p.digest_weekday is not None and frequency != "weekly":
+        raise RuleError("a weekday is for weekly digests (set the frequency to weekly)")
+    if p.digest_at is not None and frequency not in ("daily", "weekly"):
+        raise RuleError("a digest time is for daily and weekly digests")
+    if p.digest_weekday is not None and p.digest_at is None:
+        raise RuleError("a weekly digest on a weekday needs its time of day (HH:MM)")
     if kind == "author":
         if f.signal not in AUTHOR_SIGNALS:
             raise RuleError(

@@ -36,6 +36,7 @@ from goodwill.store.tables import (
     Mention,
     Post,
     Topic,
+    Workspace,
     utcnow,
 )
 
@@ -807,6 +808,19 @@ class AlertStore:
             elif rotate:
                 feed.token = secrets.token_urlsafe(32)
             return feed.token
+
+    def workspace_timezone(self, workspace_id: int) -> str:
+        """The IANA time zone of the workspace's digests."""
+        with self.session() as s:
+            zone = s.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+        if zone is None:
+            raise NotFound(f"no workspace {workspace_id}")
+        return zone
+
+    def set_workspace_timezone(self, workspace_id: int, zone: str) -> None:
+        """``zone`` must be checked by the caller (``alerts.schedule.check_timezone``)."""
+        with self.session(write=True) as s, s.begin():
+            s.execute(update(Workspace).where(Workspace.id == workspace_id).values(timezone=zone))
 
     def existing_feed_token(self, workspace_id: int) -> str | None:
         """The feed token if one was made (reading it creates nothing)."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from goodwill.alerts import RuleError, RuleView
 from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.rules import RuleFilters, RuleParams
+from goodwill.alerts.schedule import check_timezone
 from goodwill.store.accounts import Role
 from goodwill.store.alerts import LogRow
 from goodwill.store.repository import NotFound, StoreError
@@ -381,3 +382,27 @@ def regenerate_feed(
     """Make the feed URL, or replace it (the old one stops working)."""
     token = alert_service(request).store.feed_token(access.workspace.id, rotate=True)
     return FeedOut(url=_feed_url(request, token))
+
+
+class TimezoneIO(BaseModel):
+    timezone: str = Field(max_length=64, description="IANA name, e.g. Europe/Paris.")
+
+
+@router.get("/workspaces/{workspace_id}/alerts/timezone", response_model=TimezoneIO)
+def get_timezone(request: Request, access: Annotated[Access, Depends(api_access())]) -> TimezoneIO:
+    """The local time zone of the workspace's daily and weekly digests."""
+    return TimezoneIO(timezone=alert_service(request).store.workspace_timezone(access.workspace.id))
+
+
+@router.put("/workspaces/{workspace_id}/alerts/timezone", response_model=TimezoneIO)
+def put_timezone(
+    request: Request,
+    body: TimezoneIO,
+    access: Annotated[Access, Depends(api_access(Role.ADMIN))],
+) -> TimezoneIO:
+    try:
+        zone = check_timezone(body.timezone)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    alert_service(request).store.set_workspace_timezone(access.workspace.id, zone)
+    return TimezoneIO(timezone=zone)

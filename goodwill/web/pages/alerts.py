@@ -16,6 +16,7 @@ from goodwill.alerts import AlertService, RuleError, RuleView
 from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.deliver import Sent
 from goodwill.alerts.rules import AUTHOR_SIGNALS, FREQUENCIES, KIND_INFO, RuleParams
+from goodwill.alerts.schedule import WEEKDAYS, check_timezone
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
 from goodwill.net import make_client
 from goodwill.store.accounts import Role
@@ -105,12 +106,17 @@ def form_to_rule(
         }
     if "author" in info.groups:
         filters["signal"] = str(form.get("signal") or "influential")
-    params = {
+    params: dict[str, Any] = {
         key: value
         for group in info.groups
         for key in _GROUP_PARAMS.get(group, ())
         if (value := _number(form, key)) is not None
     }
+    for key in ("digest_at", "timezone"):
+        if text := str(form.get(key) or "").strip():
+            params[key] = text
+    if (weekday := str(form.get("digest_weekday") or "").strip()) in WEEKDAYS:
+        params["digest_weekday"] = WEEKDAYS.index(weekday)
     webhooks = [(url, "standard") for url in _lines(str(form.get("webhooks") or ""))]
     webhooks += [(url, "slack") for url in _lines(str(form.get("chat_webhooks") or ""))]
     topic = str(form.get("topic") or "").strip() or None
@@ -142,6 +148,9 @@ def _values(view: RuleView | None, kind: str) -> dict[str, Any]:
         "emails": "",
         "webhooks": "",
         "chat_webhooks": "",
+        "digest_at": "",
+        "digest_weekday": "",
+        "timezone": "",
         **{key: getattr(defaults, key) for keys in _GROUP_PARAMS.values() for key in keys},
     }
     if view is None:
@@ -166,6 +175,8 @@ def _values(view: RuleView | None, kind: str) -> dict[str, Any]:
         ),
     )
     v.update({k: val for k, val in r.params.items() if k in v})
+    if isinstance(r.params.get("digest_weekday"), int):
+        v["digest_weekday"] = WEEKDAYS[r.params["digest_weekday"]]
     return v
 
 
@@ -207,6 +218,8 @@ def _form_page(
         "sentiments": SENTIMENT_LABELS,
         "intents": INTENT_LABELS,
         "label": endpoint_label,
+        "weekdays": WEEKDAYS,
+        "workspace_zone": alert_service(request).store.workspace_timezone(access.workspace.id),
     }
     return render(request, "alert_rule.html", context, access=access, status_code=status_code)
 
@@ -233,7 +246,11 @@ def _summary(view: RuleView) -> str:
         parts.append(f"≥ {f['min_followers']:,} followers")
     if view.rule.kind == "author":
         parts.append(f"signal: {f.get('signal', 'influential')}")
-    parts += [f"{k.replace('_', ' ')}: {v:g}" for k, v in p.items()]
+    parts += [
+        f"{k.replace('_', ' ')}: {v:g}"
+        for k, v in p.items()
+        if k not in ("digest_at", "digest_weekday", "timezone")
+    ]
     return "; ".join(parts) or "no filter"
 
 
@@ -246,8 +263,10 @@ def alerts_page(request: Request, access: Annotated[Access, Depends(page_access(
         "rules": service.rules(ws),
         "fired": service.store.last_fired(ws),
         "kinds": KIND_INFO,
+        "weekdays": WEEKDAYS,
         "summary": _summary,
         "label": endpoint_label,
+        "zone": service.store.workspace_timezone(ws),
         "feed_url": f"{str(request.base_url).rstrip('/')}/alerts/feed/{token}.atom"
         if token
         else None,
@@ -341,6 +360,22 @@ def regenerate_feed(
     """Make the feed URL, or replace it: the old URL stops working at once."""
     alert_service(request).store.feed_token(access.workspace.id, rotate=True)
     return RedirectResponse(f"/w/{access.workspace.id}/alerts#feed", status_code=303)
+
+
+@router.post("/w/{workspace_id}/alerts/timezone")
+def set_timezone(
+    request: Request,
+    access: Annotated[Access, Depends(page_access(Role.ADMIN))],
+    timezone: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """The local time zone of the workspace's daily and weekly digests."""
+    service = alert_service(request)
+    try:
+        zone = check_timezone(timezone)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    service.store.set_workspace_timezone(access.workspace.id, zone)
+    return RedirectResponse(f"/w/{access.workspace.id}/alerts#timezone", status_code=303)
 
 
 @router.get("/w/{workspace_id}/alerts/{rule_id}")
