@@ -41,6 +41,7 @@ __all__ = [
     "check_url",
     "make_client",
     "redact_url",
+    "refuse_internal",
     "vetted_addresses",
 ]
 
@@ -386,6 +387,30 @@ def check_url(url: str) -> str:
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise ValueError(f"the URL {text!r} has an invalid port {parsed.port}")
     return str(parsed)
+
+
+def refuse_internal(url: str, *, allow_private: bool = False, allow_loopback: bool = False) -> str:
+    """``check_url``, and refuse at once a URL whose host is visibly internal: an IP literal in
+    a refused range (loopback, private, cloud metadata…) or ``localhost``. For the forms where a
+    user saves a URL (alert webhooks), so the mistake is reported when it is made; host names
+    are still judged on every connection by the guard, since DNS answers change.
+    """
+    clean = check_url(url)
+    host = httpx.URL(clean).host
+    policy = AddressPolicy(allow_private=allow_private, allow_loopback=allow_loopback)
+    if host == "localhost" or host.endswith(".localhost"):
+        reason = policy.refusal("127.0.0.1")
+    elif _is_ip_literal(host):
+        reason = policy.refusal(host)
+    else:
+        reason = None
+    if reason is not None:
+        raise ValueError(
+            f"{host} is a {reason}: Goodwill does not send to internal addresses "
+            "(set GOODWILL_HTTP_ALLOW_PRIVATE to allow private networks; cloud metadata "
+            "addresses are always refused)"
+        )
+    return clean
 
 
 def redact_url(url: str) -> str:

@@ -129,6 +129,20 @@ class Settings(BaseSettings):
         default=True,
         description="Upgrade the SMTP connection with STARTTLS before logging in and sending.",
     )
+    smtp_ssl: bool = Field(
+        default=False,
+        description=(
+            "Implicit TLS (SMTPS, usually port 465): TLS from the first byte. When on, "
+            "smtp_starttls is not used."
+        ),
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file of the certificate authorities trusted for the SMTP server's certificate "
+            "(a private CA or a self-signed server). Empty: the system's trusted authorities."
+        ),
+    )
     alerts_tick_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -96,6 +96,8 @@ class WebhookReceiver:
 class _Collect:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
+        self.tls: list[bool] = []  # per message: did it arrive over TLS (implicit or STARTTLS)
+        self.logins: list[Any] = []  # per message: the session's login (None: none)
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -103,6 +105,10 @@ class _Collect:
         assert isinstance(parsed, EmailMessage)
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self.tls.append(server.transport.get_extra_info("ssl_object") is not None)
+            self.logins.append(
+                getattr(session.auth_data, "login", None) if session.authenticated else None
+            )
         return "250 Message accepted for delivery"
 
 

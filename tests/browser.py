@@ -42,13 +42,9 @@ SHOTS = os.environ.get("GOODWILL_SCREENSHOTS")  # a folder: save screenshots the
 
 @contextmanager
 def live_server(tmp_path: Path, **overrides: object) -> Iterator[tuple[str, Repository, Settings]]:
-    """``overrides``: more settings (``http_allow_private=True`` to reach a local fake API)."""
-    settings = Settings(
-        data_dir=tmp_path,
-        ingest_batch_size=200,
-        live_poll_seconds=0.5,
-        **overrides,  # type: ignore[arg-type]
-    )
+    """``overrides``: further settings (``http_allow_private=True`` for local receivers)."""
+    base: dict[str, object] = {"ingest_batch_size": 200, "live_poll_seconds": 0.5}
+    settings = Settings(data_dir=tmp_path, **{**base, **overrides})  # type: ignore[arg-type]
     engine = create_store_engine(settings.resolved_database_url())
     upgrade(engine)
     repo = Repository(engine)

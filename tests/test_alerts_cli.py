@@ -142,3 +142,23 @@ def test_listen_once_alerts_on_a_real_feed(
     assert body["type"] == "alert.mention"
     assert "Brightloaf opens a bakery" in body["data"]["post"]["text"]
     assert json.loads(cli("alerts", "log", "--json").stdout)[0]["status"] == "sent"
+
+
+def test_digest_at_a_local_time_from_the_command_line(cli: Any) -> None:
+    cli("workspaces", "add", "Brightloaf")
+    cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    assert cli("alerts", "timezone").stdout.strip() == "UTC"
+    assert cli("alerts", "timezone", "Europe/Paris").stdout.strip() == "Europe/Paris"
+    bad = cli("alerts", "timezone", "Paris", ok=False)
+    assert bad.exit_code == 1 and "unknown time zone 'Paris'" in bad.output
+    cli(
+        "alerts", "add", "weekly", "--topic", "brand", "--frequency", "weekly",
+        "--at", "08:30", "--weekday", "Monday", "--email", "a@b.example",
+    )  # fmt: skip
+    [rule] = json.loads(cli("alerts", "list", "--json").stdout)
+    assert rule["params"] == {"digest_at": "08:30", "digest_weekday": 0}
+    bad = cli(
+        "alerts", "add", "x", "--topic", "brand", "--frequency", "weekly", "--at", "08:30",
+        "--weekday", "someday", "--email", "a@b.example", ok=False,
+    )  # fmt: skip
+    assert "unknown weekday 'someday'" in bad.output

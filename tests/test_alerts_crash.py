@@ -91,7 +91,7 @@ def test_killed_worker_loses_and_repeats_nothing(
 ) -> None:
     ws = repo.add_workspace("Brightloaf").id
     repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
-    alerts = AlertService(AlertStore(repo.engine), settings)
+    alerts = AlertService(AlertStore(repo.engine), settings, allow_loopback=True)
     alerts.add_rule(
         ws, "all", "mention", topic="brand", max_per_hour=1000, webhooks=[(hook.url, "standard")]
     )
@@ -144,7 +144,7 @@ def test_posts_stored_without_evaluation_are_evaluated_by_the_next_tick(
 ) -> None:
     ws = repo.add_workspace("Brightloaf").id
     repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
-    alerts = AlertService(AlertStore(repo.engine), settings)
+    alerts = AlertService(AlertStore(repo.engine), settings, allow_loopback=True)
     alerts.add_rule(ws, "all", "mention", topic="brand", emails=["a@b.example"])
     # A process that stored its batch and died before its hook ran (here: no hook at all).
     Ingestor(repo, settings).ingest(ws, posts(3, "q"))

@@ -57,7 +57,7 @@ class World:
         self.settings = settings
         self.ws = repo.add_workspace("Brightloaf").id
         repo.add_topic(self.ws, "brand", TopicKind.BRAND, "brightloaf")
-        self.alerts = AlertService(AlertStore(repo.engine), settings)
+        self.alerts = AlertService(AlertStore(repo.engine), settings, allow_loopback=True)
         self.ingestor = Ingestor(repo, settings, after_batch=[self.alerts.after_batch])
 
     def ingest(self, *posts: dict[str, Any]) -> None:

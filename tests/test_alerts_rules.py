@@ -40,7 +40,7 @@ class World:
         self.repo = repo
         self.ws = repo.add_workspace("Brightloaf").id
         self.topic = repo.add_topic(self.ws, "brand", TopicKind.BRAND, "brightloaf").id
-        self.alerts = AlertService(AlertStore(repo.engine), settings)
+        self.alerts = AlertService(AlertStore(repo.engine), settings, allow_loopback=True)
         self.ingestor = Ingestor(repo, settings, after_batch=[self.alerts.after_batch])
 
     def ingest(self, posts: list[dict[str, Any]]) -> None:

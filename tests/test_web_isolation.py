@@ -14,12 +14,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from goodwill.alerts import AlertService
 from goodwill.domain import TopicKind
 from goodwill.inbox import Inbox
 from goodwill.inbox.reply_templates import ReplyTemplates
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
+from goodwill.store.alerts import AlertStore
 from goodwill.store.repository import MentionFilter, Repository
 from goodwill.store.tables import ApiToken, Correction
 from goodwill.web.app import create_app
@@ -74,6 +76,10 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
     make_user(repo, "a@example.com", workspace_id=a.id, role=Role.OWNER)
     ub = make_user(repo, f"{SECRET}@example.com", workspace_id=b.id, role=Role.OWNER)
     token, _ = Accounts(repo.engine).create_token(ub.id, f"token {SECRET}")
+    rule = AlertService(AlertStore(repo.engine), settings).add_rule(
+        b.id, f"rule {SECRET}", "mention", topic=tb.name, emails=[f"{SECRET}@b.example"]
+    )
+    AlertStore(repo.engine).feed_token(b.id)
     return {
         "a": a.id,
         "workspace_id": b.id,
@@ -84,6 +90,9 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         "user_id": ub.id,
         "conversation_id": conversation.id,
         "template_id": template.id,
+        "rule_id": rule.rule.id,
+        "endpoint_id": rule.endpoints[0].id,
+        "token": 0,  # the feed's secret is the only key: a wrong one answers 404
     }
 
 
@@ -100,7 +109,12 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     notes = [n.text for v in inbox.conversations(b) for n in inbox.notes(b, v.id)]
     templates = [t.name for t in ReplyTemplates(inbox).list(b)]
     inbox_state = (conversations, notes, templates)
-    return topics, sources, members, corrections, tokens, repo.post_count(b), inbox_state
+    store = AlertStore(repo.engine)
+    alerts = [(r.name, r.enabled, r.filters, r.frequency) for r in store.rules(b)]
+    endpoints = [(e.target, e.enabled) for e in store.workspace_endpoints(b)]
+    feed = (store.existing_feed_token(b), store.workspace_timezone(b))
+    state = (topics, sources, members, corrections, tokens, repo.post_count(b), inbox_state)
+    return (*state, alerts, endpoints, feed, len(store.delivery_log(b)))
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:

@@ -25,7 +25,15 @@ from goodwill.alerts.messages import render_html, render_text, slack_body, stand
 from goodwill.settings import Settings
 from goodwill.store.tables import AlertDelivery, AlertEndpoint, AlertEvent
 
-__all__ = ["Attempt", "check_email", "endpoint_label", "send_email", "send_webhook", "sign"]
+__all__ = [
+    "Attempt",
+    "check_email",
+    "endpoint_label",
+    "send_email",
+    "send_webhook",
+    "sign",
+    "smtp_tls_context",
+]
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$|^[^@\s<>\"',;]+@localhost$")
 
@@ -118,13 +126,27 @@ def _email(settings: Settings, to: str, event: AlertEvent, message_id: str) -> E
     return msg
 
 
+def smtp_tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificates verified, host name included; ``smtp_ca_file`` adds a private CA."""
+    cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
 def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
     assert settings.smtp_host is not None
-    with smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.http_timeout
-    ) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+    smtp: smtplib.SMTP
+    if settings.smtp_ssl:
+        smtp = smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=settings.http_timeout,
+            context=smtp_tls_context(settings),
+        )
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.http_timeout)
+    with smtp:
+        if settings.smtp_starttls and not settings.smtp_ssl:
+            smtp.starttls(context=smtp_tls_context(settings))
         if settings.smtp_user:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_user, password)

@@ -13,13 +13,15 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from goodwill.alerts.messages import digest_draft, post_draft
 from goodwill.alerts.rules import FREQUENCIES, POST_KINDS, RuleFilters, RuleParams, matches
+from goodwill.alerts.schedule import latest_slot, parse_clock
 from goodwill.store.alerts import AlertStore, EventDraft, Recorded
 from goodwill.store.tables import AlertEvent, AlertRule
 
-__all__ = ["Evaluation", "evaluate_new_posts", "evaluate_scheduled", "spike"]
+__all__ = ["Evaluation", "digest_due", "evaluate_new_posts", "evaluate_scheduled", "spike"]
 
 SCAN_CHUNK = 5000
 
@@ -186,9 +188,24 @@ def _check(store: AlertStore, rule: AlertRule, now: datetime) -> Recorded | None
     return None
 
 
-def _digest(store: AlertStore, rule: AlertRule, now: datetime) -> Recorded | None:
+def digest_due(rule: AlertRule, params: RuleParams, now: datetime, zone: str) -> bool:
+    """Daily and weekly digests with a ``digest_at`` go at that local time (in the rule's zone,
+    else ``zone``, the workspace's); others once a period has passed since the last."""
+    if params.digest_at is not None and rule.frequency in ("daily", "weekly"):
+        at = parse_clock(params.digest_at)
+        weekday = params.digest_weekday
+        if rule.frequency == "weekly" and weekday is None:
+            weekday = rule.created_at.astimezone(ZoneInfo(params.timezone or zone)).weekday()
+        slot = latest_slot(now, at, params.timezone or zone, weekday)
+        return rule.last_digest_at < slot
     period = timedelta(seconds=FREQUENCIES[rule.frequency])
-    if now - rule.last_digest_at < period:
+    return now - rule.last_digest_at >= period
+
+
+def _digest(store: AlertStore, rule: AlertRule, now: datetime) -> Recorded | None:
+    params = RuleParams.model_validate(rule.params)
+    zone = store.workspace_timezone(rule.workspace_id) if params.digest_at else "UTC"
+    if not digest_due(rule, params, now, zone):
         return None
 
     def build(r: AlertRule, held: Sequence[AlertEvent]) -> EventDraft:

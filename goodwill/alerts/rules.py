@@ -8,10 +8,19 @@ is stored, right after its batch. *Scheduled* rules (``volume_spike``, ``negativ
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from goodwill.alerts.schedule import check_timezone, parse_clock
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
 from goodwill.store.tables import Post
 
@@ -19,7 +28,9 @@ __all__ = [
     "AUTHOR_SIGNALS",
     "FREQUENCIES",
     "KINDS",
+    "KIND_INFO",
     "POST_KINDS",
+    "KindInfo",
     "RuleError",
     "RuleFilters",
     "RuleParams",
@@ -35,6 +46,57 @@ FREQUENCIES: Final = {"now": 3600.0, "hourly": 3600.0, "daily": 86400.0, "weekly
 the digest of events held back by throttling."""
 
 TOPIC_REQUIRED: Final = ("mention", "volume_spike", "negative_spike")
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """How the interfaces present a rule kind: its label, one line of help, and which groups of
+    settings its form shows (``filters``: sentiment, intent, source, followers; ``author``: the
+    author signal; ``spike``: k, window, bucket, minimum volume, cool-down; ``sla``)."""
+
+    label: str
+    help: str
+    groups: tuple[str, ...]
+    topic_required: bool
+
+
+KIND_INFO: dict[str, KindInfo] = {
+    "mention": KindInfo(
+        "New mentions",
+        "Each new post of the topic that passes the filters.",
+        ("filters",),
+        True,
+    ),
+    "author": KindInfo(
+        "Author speaking",
+        "An author who matters (by the chosen signal) posts, about the topic if one is given.",
+        ("author", "filters"),
+        False,
+    ),
+    "volume_spike": KindInfo(
+        "Volume spike",
+        "The topic's mentions in the last bucket exceed the mean plus k standard deviations.",
+        ("spike",),
+        True,
+    ),
+    "negative_spike": KindInfo(
+        "Negative-share spike",
+        "The share of negative mentions in the last bucket exceeds its usual level.",
+        ("spike",),
+        True,
+    ),
+    "unanswered": KindInfo(
+        "Unanswered question",
+        "A question got no answer from your own account within the SLA.",
+        ("sla",),
+        False,
+    ),
+}
+"""Every kind the interfaces offer, in the order they offer it. A new kind adds an entry here
+(and its evaluation in ``evaluate``); a new way of recognising an author (advocate,
+detractor) only registers a function in ``AUTHOR_SIGNALS`` and shows up in every form."""
+
+assert tuple(KIND_INFO) == KINDS
 
 
 class RuleError(ValueError):
@@ -78,6 +140,26 @@ class RuleParams(BaseModel):
     lookback_hours: float = Field(
         default=7 * 24, gt=0, description="questions older than SLA + this are not chased"
     )
+    digest_at: str | None = Field(
+        default=None,
+        description="daily and weekly digests: local time HH:MM (else: a period since the last)",
+    )
+    digest_weekday: int | None = Field(
+        default=None, ge=0, le=6, description="weekly digests: day of the week, 0 is Monday"
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of digest_at (else: the workspace's)"
+    )
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        return None if value is None else parse_clock(value).strftime("%H:%M")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @model_validator(mode="after")
     def _window_holds_buckets(self) -> RuleParams:
@@ -112,6 +194,12 @@ def validate_rule(
         p = RuleParams.model_validate(params)
     except ValidationError as exc:
         raise RuleError(_messages(exc)) from None
+    if p.digest_weekday is not None and frequency != "weekly":
+        raise RuleError("a weekday is for weekly digests (set the frequency to weekly)")
+    if p.digest_at is not None and frequency not in ("daily", "weekly"):
+        raise RuleError("a digest time is for daily and weekly digests")
+    if p.digest_weekday is not None and p.digest_at is None:
+        raise RuleError("a weekly digest on a weekday needs its time of day (HH:MM)")
     if kind == "author":
         if f.signal not in AUTHOR_SIGNALS:
             raise RuleError(

@@ -23,7 +23,7 @@ from goodwill.alerts.channels import check_email, endpoint_label
 from goodwill.alerts.deliver import DeliveryWorker, Sent
 from goodwill.alerts.evaluate import Evaluation, evaluate_new_posts, evaluate_scheduled
 from goodwill.alerts.rules import RuleError, validate_rule
-from goodwill.net import check_url
+from goodwill.net import refuse_internal
 from goodwill.settings import Settings
 from goodwill.store.alerts import AlertStore, EndpointSpec, EventDraft, LogRow
 from goodwill.store.repository import StoreError
@@ -67,27 +67,31 @@ class RuleView:
 
 
 class AlertService:
-    def __init__(self, store: AlertStore, settings: Settings) -> None:
+    def __init__(
+        self, store: AlertStore, settings: Settings, *, allow_loopback: bool = False
+    ) -> None:
+        """``allow_loopback`` lets rules name webhooks on 127.0.0.1 (tests with a local
+        receiver, as ``make_client``'s flag of the same name); ``http_allow_private`` opens it
+        for an install."""
         self.store = store
         self.settings = settings
+        self.allow_loopback = allow_loopback
         self._wake: Callable[[], None] | None = None
 
     # -- rules --------------------------------------------------------------------------------
-    def add_rule(
+    def _prepare(
         self,
         workspace_id: int,
-        name: str,
         kind: str,
-        *,
-        topic: str | None = None,
-        filters: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        frequency: str = "now",
-        max_per_hour: int = 20,
-        emails: Sequence[str] = (),
-        webhooks: Sequence[tuple[str, str]] = (),
-    ) -> RuleView:
-        """Validate and save a rule with its endpoints (``webhooks``: (URL, format) pairs)."""
+        topic: str | None,
+        filters: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        frequency: str,
+        max_per_hour: int,
+        emails: Sequence[str],
+        webhooks: Sequence[tuple[str, str]],
+    ) -> dict[str, Any]:
+        """Everything a rule's save needs, validated; ``RuleError`` names what is wrong."""
         topic_id = None
         if topic is not None:
             by_name = {v: k for k, v in self.store.topic_names(workspace_id).items()}
@@ -105,20 +109,85 @@ class AlertService:
             for url, fmt in webhooks:
                 if fmt not in ("standard", "slack"):
                     raise RuleError(f"unknown webhook format {fmt!r} (use standard or slack)")
-                endpoints.append(EndpointSpec("webhook", check_url(url), fmt))
+                # Visibly internal targets are refused now; host names on each connection.
+                clean = refuse_internal(
+                    url,
+                    allow_private=self.settings.http_allow_private,
+                    allow_loopback=self.allow_loopback,
+                )
+                endpoints.append(EndpointSpec("webhook", clean, fmt))
         except ValueError as exc:
             raise RuleError(str(exc)) from None
-        rule = self.store.add_rule(
+        return {
+            "topic_id": topic_id,
+            "filters": f.model_dump(exclude_defaults=True),
+            "params": p.model_dump(exclude_defaults=True),
+            "frequency": frequency,
+            "max_per_hour": max_per_hour,
+            "endpoints": endpoints,
+        }
+
+    def add_rule(
+        self,
+        workspace_id: int,
+        name: str,
+        kind: str,
+        *,
+        topic: str | None = None,
+        filters: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        frequency: str = "now",
+        max_per_hour: int = 20,
+        emails: Sequence[str] = (),
+        webhooks: Sequence[tuple[str, str]] = (),
+    ) -> RuleView:
+        """Validate and save a rule with its endpoints (``webhooks``: (URL, format) pairs)."""
+        values = self._prepare(
             workspace_id,
-            name=name,
-            kind=kind,
-            topic_id=topic_id,
-            filters=f.model_dump(exclude_defaults=True),
-            params=p.model_dump(exclude_defaults=True),
-            frequency=frequency,
-            max_per_hour=max_per_hour,
-            endpoints=endpoints,
+            kind,
+            topic,
+            filters,
+            params,
+            frequency,
+            max_per_hour,
+            emails,
+            webhooks,
         )
+        rule = self.store.add_rule(workspace_id, name=name, kind=kind, **values)
+        return self._views(workspace_id, [rule])[0]
+
+    def update_rule(
+        self,
+        workspace_id: int,
+        rule_id: int,
+        name: str,
+        *,
+        topic: str | None = None,
+        filters: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        frequency: str = "now",
+        max_per_hour: int = 20,
+        emails: Sequence[str] = (),
+        webhooks: Sequence[tuple[str, str]] = (),
+    ) -> RuleView:
+        """Replace a rule's settings and channels, validated as for a new rule (same kind)."""
+        kind = self.store.rule_by_id(workspace_id, rule_id).kind
+        values = self._prepare(
+            workspace_id,
+            kind,
+            topic,
+            filters,
+            params,
+            frequency,
+            max_per_hour,
+            emails,
+            webhooks,
+        )
+        rule = self.store.update_rule(workspace_id, rule_id, name=name, **values)
+        return self._views(workspace_id, [rule])[0]
+
+    def set_enabled(self, workspace_id: int, rule_id: int, enabled: bool) -> RuleView:
+        rule = self.store.set_rule_enabled(workspace_id, rule_id, enabled)
         return self._views(workspace_id, [rule])[0]
 
     def _views(self, workspace_id: int, rules: Sequence[AlertRule]) -> list[RuleView]:
@@ -135,11 +204,30 @@ class AlertService:
     def rule(self, workspace_id: int, name: str) -> RuleView:
         return self._views(workspace_id, [self.store.rule(workspace_id, name)])[0]
 
+    def rule_by_id(self, workspace_id: int, rule_id: int) -> RuleView:
+        return self._views(workspace_id, [self.store.rule_by_id(workspace_id, rule_id)])[0]
+
     def remove_rule(self, workspace_id: int, name: str) -> None:
         self.store.remove_rule(workspace_id, name)
 
-    def log(self, workspace_id: int, *, limit: int = 50, rule: str | None = None) -> list[LogRow]:
-        return self.store.delivery_log(workspace_id, limit=limit, rule=rule)
+    def log(
+        self,
+        workspace_id: int,
+        *,
+        limit: int = 50,
+        rule: str | None = None,
+        status: str | None = None,
+        endpoint_id: int | None = None,
+        before_id: int | None = None,
+    ) -> list[LogRow]:
+        return self.store.delivery_log(
+            workspace_id,
+            limit=limit,
+            rule=rule,
+            status=status,
+            endpoint_id=endpoint_id,
+            before_id=before_id,
+        )
 
     # -- evaluation ---------------------------------------------------------------------------
     def set_waker(self, wake: Callable[[], None] | None) -> None:

@@ -11,6 +11,7 @@ import typer
 from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
 from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.feed import atom_feed
+from goodwill.alerts.schedule import WEEKDAYS, check_timezone
 from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
 from goodwill.net import make_client
 from goodwill.store.repository import StoreError
@@ -75,6 +76,17 @@ def alerts_add(
     frequency: Annotated[
         str, typer.Option("--frequency", help=f"When to tell: {', '.join(FREQUENCIES)}.")
     ] = "now",
+    digest_at: Annotated[
+        str | None,
+        typer.Option("--at", help="Daily/weekly digests: local time HH:MM (e.g. 09:00)."),
+    ] = None,
+    weekday: Annotated[
+        str | None, typer.Option("--weekday", help="Weekly digests: monday … sunday.")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="Time zone of --at (default: the workspace's)."),
+    ] = None,
     max_per_hour: Annotated[
         int, typer.Option("--max-per-hour", help="Throttle: more go into an hourly digest.")
     ] = 20,
@@ -104,9 +116,15 @@ def alerts_add(
             "min_volume": min_volume,
             "cooldown_hours": cooldown_hours,
             "sla_hours": sla_hours,
+            "digest_at": digest_at,
+            "timezone": timezone,
         }.items()
         if value is not None
     }
+    if weekday is not None:
+        if weekday.lower() not in WEEKDAYS:
+            fail(f"unknown weekday {weekday!r} (use {', '.join(WEEKDAYS)})")
+        params["digest_weekday"] = WEEKDAYS.index(weekday.lower())
     try:
         view = app.alerts.add_rule(
             ws.id,
@@ -307,3 +325,24 @@ def alerts_feed(
         typer.echo(path)
         return
     sys.stdout.buffer.write(atom_feed(app.alerts.store, ws.id, path, title=ws.name))
+
+
+@alerts_app.command("timezone")
+def alerts_timezone(
+    zone: Annotated[
+        str | None, typer.Argument(help="IANA name, e.g. Europe/Paris. Omitted: print it.")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The time zone in which the workspace's digests keep their time of day (--at)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    if zone is None:
+        typer.echo(app.alerts.store.workspace_timezone(ws.id))
+        return
+    try:
+        clean = check_timezone(zone)
+    except ValueError as exc:
+        fail(str(exc))
+    app.alerts.store.set_workspace_timezone(ws.id, clean)
+    typer.echo(clean)

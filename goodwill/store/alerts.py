@@ -36,6 +36,7 @@ from goodwill.store.tables import (
     Mention,
     Post,
     Topic,
+    Workspace,
     utcnow,
 )
 
@@ -204,6 +205,135 @@ class AlertStore:
         rule = self.rule(workspace_id, name)
         with self.session(write=True) as s, s.begin():
             s.delete(s.get_one(AlertRule, rule.id))
+
+    def rule_by_id(self, workspace_id: int, rule_id: int) -> AlertRule:
+        with self.session() as s:
+            rule = s.scalar(
+                select(AlertRule).where(
+                    AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id
+                )
+            )
+        if rule is None:
+            raise NotFound(f"no alert rule {rule_id} in this workspace")
+        return rule
+
+    def update_rule(
+        self,
+        workspace_id: int,
+        rule_id: int,
+        *,
+        name: str,
+        topic_id: int | None,
+        filters: dict[str, Any],
+        params: dict[str, Any],
+        frequency: str,
+        max_per_hour: int,
+        endpoints: Sequence[EndpointSpec],
+    ) -> AlertRule:
+        """Change a rule's settings and channels (its kind stays: its events mean that kind).
+
+        The watermark, the digest period and the events already found stay as they are.
+        Endpoints no rule uses any more stay in the workspace with their delivery history.
+        """
+        name = name.strip()
+        if not name:
+            raise StoreError("an alert rule needs a name")
+        try:
+            with self.session(write=True) as s, s.begin():
+                rule = s.scalar(
+                    select(AlertRule)
+                    .where(AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id)
+                    .with_for_update()
+                )
+                if rule is None:
+                    raise NotFound(f"no alert rule {rule_id} in this workspace")
+                if (
+                    topic_id is not None
+                    and s.scalar(
+                        select(Topic.id).where(
+                            Topic.id == topic_id, Topic.workspace_id == workspace_id
+                        )
+                    )
+                    is None
+                ):
+                    raise NotFound(f"no topic {topic_id} in this workspace")
+                rule.name = name
+                rule.topic_id = topic_id
+                rule.filters = filters
+                rule.params = params
+                rule.frequency = frequency
+                rule.max_per_hour = max_per_hour
+                wanted = {self._endpoint(s, workspace_id, spec).id for spec in endpoints}
+                linked = set(
+                    s.scalars(
+                        select(AlertRuleEndpoint.endpoint_id).where(
+                            AlertRuleEndpoint.rule_id == rule_id
+                        )
+                    )
+                )
+                for endpoint_id in linked - wanted:
+                    s.delete(s.get_one(AlertRuleEndpoint, (rule_id, endpoint_id)))
+                for endpoint_id in wanted - linked:
+                    s.add(AlertRuleEndpoint(rule_id=rule_id, endpoint_id=endpoint_id))
+        except IntegrityError as exc:
+            raise StoreError(f"this workspace already has an alert rule named {name!r}") from exc
+        return rule
+
+    def set_rule_enabled(self, workspace_id: int, rule_id: int, enabled: bool) -> AlertRule:
+        """Switch a rule on or off. Switched back on, it watches posts from now on: what arrived
+        while it was off is not alerted late."""
+        with self.session(write=True) as s, s.begin():
+            rule = s.scalar(
+                select(AlertRule)
+                .where(AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id)
+                .with_for_update()
+            )
+            if rule is None:
+                raise NotFound(f"no alert rule {rule_id} in this workspace")
+            if enabled and not rule.enabled:
+                newest = s.scalar(
+                    select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
+                )
+                rule.last_post_id = max(rule.last_post_id, newest or 0)
+            rule.enabled = enabled
+        return rule
+
+    def last_fired(self, workspace_id: int) -> dict[int, datetime]:
+        """Rule id → when it last found something (test alerts do not count)."""
+        with self.session() as s:
+            return dict(
+                s.execute(
+                    select(AlertEvent.rule_id, func.max(AlertEvent.created_at))
+                    .where(AlertEvent.workspace_id == workspace_id, AlertEvent.kind != "test")
+                    .group_by(AlertEvent.rule_id)
+                ).all()
+            )
+
+    def workspace_endpoints(self, workspace_id: int) -> list[AlertEndpoint]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(AlertEndpoint)
+                    .where(AlertEndpoint.workspace_id == workspace_id)
+                    .order_by(AlertEndpoint.id)
+                )
+            )
+
+    def set_endpoint_enabled(
+        self, workspace_id: int, endpoint_id: int, enabled: bool
+    ) -> AlertEndpoint:
+        """Re-enable an endpoint (after a 410 was fixed on the receiver's side), or pause it."""
+        with self.session(write=True) as s, s.begin():
+            endpoint = s.scalar(
+                select(AlertEndpoint).where(
+                    AlertEndpoint.workspace_id == workspace_id, AlertEndpoint.id == endpoint_id
+                )
+            )
+            if endpoint is None:
+                raise NotFound(f"no alert endpoint {endpoint_id} in this workspace")
+            endpoint.enabled = enabled
+            endpoint.disabled_reason = None if enabled else "switched off by a user"
+        return endpoint
 
     def all_rules(self) -> list[AlertRule]:
         """Every enabled rule of every workspace, for the scheduler (not user-facing)."""
@@ -622,8 +752,16 @@ class AlertStore:
 
     # -- reading back -------------------------------------------------------------------------
     def delivery_log(
-        self, workspace_id: int, *, limit: int = 50, rule: str | None = None
+        self,
+        workspace_id: int,
+        *,
+        limit: int = 50,
+        rule: str | None = None,
+        status: str | None = None,
+        endpoint_id: int | None = None,
+        before_id: int | None = None,
     ) -> list[LogRow]:
+        """Outbox rows, newest first; ``before_id`` pages back (keyset, stable under inserts)."""
         q = (
             select(AlertDelivery, AlertRule.name, AlertEvent.title, AlertEndpoint)
             .join(AlertEvent, AlertEvent.id == AlertDelivery.event_id)
@@ -635,6 +773,12 @@ class AlertStore:
         )
         if rule is not None:
             q = q.where(AlertRule.name == rule)
+        if status is not None:
+            q = q.where(AlertDelivery.status == status)
+        if endpoint_id is not None:
+            q = q.where(AlertDelivery.endpoint_id == endpoint_id)
+        if before_id is not None:
+            q = q.where(AlertDelivery.id < before_id)
         with self.session() as s:
             return [LogRow(d, name, title, e) for d, name, title, e in s.execute(q)]
 
@@ -664,6 +808,25 @@ class AlertStore:
             elif rotate:
                 feed.token = secrets.token_urlsafe(32)
             return feed.token
+
+    def workspace_timezone(self, workspace_id: int) -> str:
+        """The IANA time zone of the workspace's digests."""
+        with self.session() as s:
+            zone = s.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+        if zone is None:
+            raise NotFound(f"no workspace {workspace_id}")
+        return zone
+
+    def set_workspace_timezone(self, workspace_id: int, zone: str) -> None:
+        """``zone`` must be checked by the caller (``alerts.schedule.check_timezone``)."""
+        with self.session(write=True) as s, s.begin():
+            s.execute(update(Workspace).where(Workspace.id == workspace_id).values(timezone=zone))
+
+    def existing_feed_token(self, workspace_id: int) -> str | None:
+        """The feed token if one was made (reading it creates nothing)."""
+        with self.session() as s:
+            feed = s.get(AlertFeed, workspace_id)
+        return feed.token if feed is not None else None
 
     def workspace_of_feed(self, token: str) -> int | None:
         with self.session() as s:

@@ -109,6 +109,8 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # IANA name (zoneinfo) of the local time digests follow; migration 0010.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class Topic(Base):

@@ -19,9 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from goodwill import __version__
 from goodwill.settings import Settings, get_settings
 from goodwill.store.accounts import Accounts
+from goodwill.store.alerts import AlertStore
 from goodwill.store.corrections import Corrections
 from goodwill.store.repository import Repository
 from goodwill.web import auth
+from goodwill.web.alerts_feed import alerts_feed_router
 from goodwill.web.api import router as api_router
 from goodwill.web.cache import StaleCache
 from goodwill.web.deps import LoginRequired, WebContext, ctx, make_templates, render
@@ -61,6 +63,7 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(pages_router)
     app.include_router(api_router)
+    app.include_router(alerts_feed_router(AlertStore(repo.engine)), include_in_schema=False)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
