@@ -36,6 +36,7 @@ __all__ = [
     "PersonLabel",
     "PersonNote",
     "identity_hashes",
+    "text_hash",
 ]
 
 
@@ -48,6 +49,12 @@ def identity_hashes(source: str, author_id: str | None, handle: str | None) -> l
             key = f"v1\0{source}\0{kind}\0{value.strip().casefold()}"
             out.append(hashlib.sha256(key.encode()).hexdigest())
     return out
+
+
+def text_hash(dedupe_key: int) -> str:
+    """The tombstone key of a forgotten post's words: copies and reposts of it by other people
+    share its exact repeat key (``pipeline.dedupe``), so they are dropped too."""
+    return hashlib.sha256(f"v1\0text\0{dedupe_key}".encode()).hexdigest()
 
 
 class Person(Base):
