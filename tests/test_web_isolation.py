@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
+from goodwill.people import People
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
 from goodwill.store.repository import MentionFilter, Repository
@@ -34,8 +35,23 @@ FORM = {
     "role": "viewer",
     "enabled": "true",
     "names": "x",
+    "text": "x",
+    "action": "thanked",
+    "status": "resolved",
+    "other_id": "1",
+    "confirm": "x",
 }
-JSON = {"label": "negative", "name": "x", "kind": "brand", "query": "x", "config": {}}
+JSON = {
+    "label": "negative",
+    "name": "x",
+    "kind": "brand",
+    "query": "x",
+    "config": {},
+    "text": "x",
+    "action": "thanked",
+    "status": "resolved",
+    "other_id": 1,
+}
 
 
 def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
@@ -46,9 +62,25 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
     sb = repo.add_source(b.id, "rss", f"feed {SECRET}", {"url": "https://b.example/f"}, 900)
     now = datetime.now(UTC).isoformat()
     Ingestor(repo, settings).ingest(
-        b.id, [("0", {"id": "1", "source": "x", "text": f"{SECRET} plans", "created_at": now})]
+        b.id,
+        [
+            (
+                "0",
+                {
+                    "id": "1",
+                    "source": "x",
+                    "text": f"{SECRET} plans",
+                    "created_at": now,
+                    "author": {"id": "b1", "handle": f"@{SECRET}", "name": f"{SECRET} fan"},
+                },
+            )
+        ],
     )
     post = repo.mentions(b.id, MentionFilter()).posts[0]
+    people = People(repo, settings)
+    (person,), _ = people.list_people(b.id)
+    case_id = people.open_case(b.id, person.id, "b", note=SECRET)
+    people.add_note(b.id, person.id, "b", SECRET)
     # A's user has the highest role in A: any refusal below comes from isolation, not rank.
     make_user(repo, "a@example.com", workspace_id=a.id, role=Role.OWNER)
     ub = make_user(repo, f"{SECRET}@example.com", workspace_id=b.id, role=Role.OWNER)
@@ -61,6 +93,9 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         "post_id": post.id,
         "token_id": token.id,
         "user_id": ub.id,
+        "person_id": person.id,
+        "case_id": case_id,
+        "identity_id": person.identities[0]["id"],
     }
 
 
@@ -72,7 +107,12 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     members = [(u.email, r) for u, r in Accounts(repo.engine).members(b)]
     topics = [(t.name, t.query, t.enabled) for t in repo.topics(b)]
     sources = [(s.name, s.config, s.enabled) for s in repo.sources(b)]
-    return topics, sources, members, corrections, tokens, repo.post_count(b)
+    people = People(repo, Settings())
+    (person,), _ = people.list_people(b)
+    cases = [(c.status, c.note) for c in people.cases(b, person.id)]
+    notes = [n.text for n in people.notes(b, person.id)]
+    story = (person.roles, person.tags, person.identities, cases, notes)
+    return topics, sources, members, corrections, tokens, repo.post_count(b), story
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:

@@ -380,11 +380,11 @@ class People:
     def merge(self, workspace_id: int, into_id: int, other_id: int) -> None:
         """Link every identity of ``other_id`` to ``into_id``; notes, labels, nurture log and
         cases move with them, and ``other_id`` is gone."""
-        if into_id == other_id:
-            raise PeopleError("a person cannot be merged with themselves")
         with Session(writer(self.engine)) as s, s.begin():
             self._person(s, workspace_id, into_id)
             self._person(s, workspace_id, other_id)
+            if into_id == other_id:
+                raise PeopleError("a person cannot be merged with themselves")
             for table in (PersonIdentity, PersonNote, NurtureEntry, DetractorCase):
                 s.execute(
                     update(table)

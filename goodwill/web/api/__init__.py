@@ -6,10 +6,10 @@ not a member of answers 404.
 
 from fastapi import APIRouter
 
-from goodwill.web.api import accounts, dashboard, live, mentions, sources, topics
+from goodwill.web.api import accounts, dashboard, live, mentions, people, sources, topics
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api")
-for _module in (accounts, topics, sources, mentions, dashboard, live):
+for _module in (accounts, topics, sources, mentions, dashboard, live, people):
     router.include_router(_module.router)
