@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,10 @@ from goodwill.inbox.metrics import InboxMetrics, spread
 from goodwill.inbox.priority import Priority, priority_of
 from goodwill.inbox.templates import flag_templates
 from goodwill.inbox.threads import PostRow, ThreadFacts, build_threads, mention_pattern
+from goodwill.people import People
+from goodwill.settings import Settings
 from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
+from goodwill.store.people_tables import Person, PersonIdentity
 from goodwill.store.repository import NotFound, Repository, StoreError
 from goodwill.store.tables import Correction, Post, Workspace, utcnow
 
@@ -50,6 +53,8 @@ _DERIVED = (
     "direct_mentions",
     "negative",
     "max_followers",
+    "advocates",
+    "detractors",
     "author_handle",
     "preview",
 )
@@ -141,9 +146,12 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 class Inbox:
     """Conversations of each workspace, kept in step with its posts by ``refresh``."""
 
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, settings: Settings | None = None) -> None:
+        """With ``settings``, each refresh first brings the workspace's people up to date, so
+        their standing (advocate, detractor) is current; without, the last one known is used."""
         self.repo = repo
         self.engine = repo.engine
+        self.people = People(repo, settings) if settings is not None else None
 
     # -- rules --------------------------------------------------------------------------------
     def rules(self, workspace_id: int) -> InboxRules:
@@ -199,6 +207,12 @@ class Inbox:
     def _rows(self, conn: Connection, workspace_id: int) -> list[PostRow]:
         intent = Post.analysis[("intent", "label")].as_string()
         sentiment = Post.analysis[("sentiment", "label")].as_string()
+        # The author's standing (goodwill.people): advocate, detractor, or nothing to say.
+        standing = case(
+            (Person.is_advocate.is_(True), "advocate"),
+            (Person.standing == "detractor", "detractor"),
+            else_=None,
+        )
         q = select(
             Post.id,
             Post.source,
@@ -212,7 +226,18 @@ class Inbox:
             intent,
             sentiment,
             Post.text,
-        ).where(Post.workspace_id == workspace_id)
+            standing,
+        )
+        q = (
+            q.outerjoin(
+                PersonIdentity,
+                (PersonIdentity.workspace_id == workspace_id)
+                & (PersonIdentity.source == Post.source)
+                & (PersonIdentity.author_id == Post.author_id),
+            )
+            .outerjoin(Person, Person.id == PersonIdentity.person_id)
+            .where(Post.workspace_id == workspace_id)
+        )
         return [PostRow(*row) for row in conn.execute(q)]
 
     def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
@@ -222,6 +247,8 @@ class Inbox:
         loser's transaction is refused by the unique key and simply runs again. ``force``
         recomputes even when the posts did not change since the last refresh.
         """
+        if self.people is not None:
+            self.people.sync(workspace_id)
         try:
             return self._refresh(workspace_id, force)
         except IntegrityError:
@@ -238,7 +265,12 @@ class Inbox:
         last_fix = conn.scalar(
             select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
         )
-        return f"{count}:{last_id}:{last_update}:{last_fix}"
+        people, last_person = conn.execute(
+            select(func.count(), func.max(Person.recomputed_at)).where(
+                Person.workspace_id == workspace_id
+            )
+        ).one()
+        return f"{count}:{last_id}:{last_update}:{last_fix}:{people}:{last_person}"
 
     def _save_mark(self, conn: Connection, workspace_id: int, mark: str) -> None:
         rules = cast(Table, InboxRules.__table__)
@@ -394,6 +426,8 @@ class Inbox:
                 waiting_since=waiting_since,
                 sla_breached=breached and answered is None,
                 now=now,
+                detractors=c.detractors,
+                advocates=c.advocates,
             ),
         )
 

@@ -45,6 +45,12 @@ class PostRow:
     intent: str | None
     sentiment: str | None
     text: str
+    author_standing: str | None = None
+    """``advocate`` or ``detractor`` when the author is one (goodwill.people), else None."""
+
+
+STANDING_ASKS = frozenset({"advocate", "detractor"})
+"""Whatever an advocate or a detractor says deserves a human answer."""
 
 
 @dataclass(slots=True)
@@ -74,6 +80,8 @@ class ThreadFacts:
     author_handle: str | None
     preview: str
     post_ids: tuple[int, ...]
+    advocates: int = 0
+    detractors: int = 0
 
 
 def normalise_handle(handle: str) -> str:
@@ -160,7 +168,7 @@ def _summarise(
     own_times = [p.created_at for p in posts if p.is_own]
     others = [p for p in posts if not p.is_own]
     asks: list[PostRow] = []
-    questions = complaints = mentions = negative = 0
+    questions = complaints = mentions = negative = advocates = detractors = 0
     max_followers: int | None = None
     for p in others:
         mentioned = own_mention is not None and own_mention.search(p.text) is not None
@@ -168,7 +176,9 @@ def _summarise(
         questions += p.intent == "question"
         complaints += p.intent == "complaint"
         negative += p.sentiment == "negative"
-        if p.intent in ASK_INTENTS or mentioned:
+        advocates += p.author_standing == "advocate"
+        detractors += p.author_standing == "detractor"
+        if p.intent in ASK_INTENTS or mentioned or p.author_standing in STANDING_ASKS:
             asks.append(p)
         if p.author_followers is not None:
             max_followers = max(max_followers or 0, p.author_followers)
@@ -215,4 +225,6 @@ def _summarise(
         author_handle=others[0].author_handle if others else None,
         preview=shown.text[:PREVIEW_CHARS],
         post_ids=tuple(p.id for p in posts),
+        advocates=advocates,
+        detractors=detractors,
     )

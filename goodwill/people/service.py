@@ -198,6 +198,7 @@ class People:
             self.rule,
             now=now,
             rising_days=self.settings.people_rising_days,
+            advocate_min=self.settings.people_advocate_score,
         )
 
     def recompute(
@@ -210,6 +211,7 @@ class People:
             self.rule,
             now=now,
             rising_days=self.settings.people_rising_days,
+            advocate_min=self.settings.people_advocate_score,
         )
 
     # -- reading --------------------------------------------------------------------------------
@@ -260,14 +262,13 @@ class People:
                 .order_by(PersonLabel.value)
             ):
                 labels[label.person_id].setdefault(label.kind, []).append(label.value)
-        threshold = self.settings.people_advocate_score
         return [
             PersonView(
                 id=p.id,
                 name=p.name,
                 standing=p.standing,
                 standing_score=p.standing_score,
-                advocate=p.advocate_score >= threshold and p.standing != "detractor",
+                advocate=p.is_advocate,
                 advocate_score=p.advocate_score,
                 rising_gain=self._gain(p, now),
                 mentions=p.mentions,
@@ -304,13 +305,11 @@ class People:
         conds: list[Any] = [Person.workspace_id == workspace_id]
         if standing in STANDINGS:
             conds.append(Person.standing == standing)
-        elif standing in ("advocate", "rising"):
+        elif standing == "advocate":
+            conds.append(Person.is_advocate.is_(True))
+        elif standing == "rising":
             conds.append(Person.standing != "detractor")
-            conds.append(
-                Person.advocate_score >= self.settings.people_advocate_score
-                if standing == "advocate"
-                else Person.advocate_score > 0
-            )
+            conds.append(Person.advocate_score > 0)
         for kind, value in (("role", role), ("tag", tag)):
             if value:
                 conds.append(
@@ -610,11 +609,7 @@ class People:
                     select(Person)
                     .where(
                         Person.workspace_id == workspace_id,
-                        or_(
-                            (Person.advocate_score >= self.settings.people_advocate_score)
-                            & (Person.standing != "detractor"),
-                            Person.id.in_(has_role),
-                        ),
+                        or_(Person.is_advocate.is_(True), Person.id.in_(has_role)),
                         or_(Person.last_contact_at.is_(None), Person.last_contact_at < cutoff),
                     )
                     .order_by(

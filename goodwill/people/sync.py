@@ -179,6 +179,7 @@ def sync_people(
     *,
     now: datetime | None = None,
     rising_days: float = 30.0,
+    advocate_min: float = 40.0,
 ) -> SyncReport:
     """Bring a workspace's people up to date with its stored posts and corrections."""
     now = now or utcnow()
@@ -257,7 +258,13 @@ def sync_people(
                 .values(last_correction_id=corrections[-1].id)
             )
     result = recompute(
-        engine, workspace_id, sorted(touched), rule, now=now, rising_days=rising_days
+        engine,
+        workspace_id,
+        sorted(touched),
+        rule,
+        now=now,
+        rising_days=rising_days,
+        advocate_min=advocate_min,
     )
     report.people_recomputed = result.people_recomputed
     report.cases_opened = result.cases_opened
@@ -382,6 +389,7 @@ def recompute(
     *,
     now: datetime | None = None,
     rising_days: float = 30.0,
+    advocate_min: float = 40.0,
 ) -> _Recomputed:
     """Recompute standing, advocate score, counts and last contact of these people."""
     now = now or utcnow()
@@ -442,6 +450,8 @@ def recompute(
                         mentions=sum(1 for p in ps if p.mentioned),
                         followers=followers.get(person_id),
                         advocate_score=score["score"],
+                        is_advocate=score["score"] >= advocate_min
+                        and verdict.standing != "detractor",
                         advocate_score_before=before["score"],
                         advocate_breakdown=score,
                         first_post_at=ps[0].created_at if ps else None,

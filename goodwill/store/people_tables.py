@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -76,6 +77,8 @@ class Person(Base):
     mentions: Mapped[int] = mapped_column(Integer, default=0)
     followers: Mapped[int | None] = mapped_column(BigInteger, default=None)
     advocate_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Score at least ``people_advocate_score`` when last recomputed, and not a detractor.
+    is_advocate: Mapped[bool] = mapped_column(Boolean, default=False)
     advocate_score_before: Mapped[float] = mapped_column(Float, default=0.0)
     advocate_breakdown: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_post_at: Mapped[datetime | None] = mapped_column(default=None)

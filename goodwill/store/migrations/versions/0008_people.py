@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("mentions", sa.Integer(), nullable=False),
         sa.Column("followers", sa.BigInteger(), nullable=True),
         sa.Column("advocate_score", sa.Float(), nullable=False),
+        sa.Column("is_advocate", sa.Boolean(), nullable=False),
         sa.Column("advocate_score_before", sa.Float(), nullable=False),
         sa.Column("advocate_breakdown", Json, nullable=False),
         sa.Column("first_post_at", When, nullable=True),
@@ -240,8 +241,17 @@ def upgrade() -> None:
         postgresql_where=sa.text("author_id IS NOT NULL"),
     )
 
+    # The inbox ranks advocates' and detractors' conversations higher (goodwill.people).
+    for column in ("advocates", "detractors"):
+        op.add_column(
+            "inbox_conversations",
+            sa.Column(column, sa.Integer(), nullable=False, server_default=sa.text("0")),
+        )
+
 
 def downgrade() -> None:
+    for column in ("advocates", "detractors"):
+        op.drop_column("inbox_conversations", column)
     op.drop_index(
         "ix_posts_workspace_author",
         table_name="posts",
