@@ -11,7 +11,7 @@ import pytest
 from goodwill.domain import TopicKind
 from goodwill.inbox import Inbox
 from goodwill.ingest import Ingestor
-from goodwill.people import People, PeopleError
+from goodwill.people import People, PeopleError, sync
 from goodwill.people.advocacy import AdvocateFacts, advocate_score
 from goodwill.people.profiles import name_key, profile_of
 from goodwill.people.standing import StandingRule, recovered, standing_of
@@ -53,8 +53,9 @@ ANA = {"id": "109", "handle": "@ana@mastodon.example", "name": "Ana Lima", "foll
 
 
 def test_people_appear_for_authors_who_mention_the_topics_incrementally(
-    repo: Repository, settings: Settings, ws: int
+    repo: Repository, settings: Settings, ws: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sqlite = repo.engine.dialect.name == "sqlite"
     day = NOW - timedelta(days=3)
     ingest(
         repo,
@@ -68,8 +69,14 @@ def test_people_appear_for_authors_who_mention_the_topics_incrementally(
     people = People(repo, settings)
     first = people.sync(ws, now=NOW)
     assert (first.posts_read, first.people_created) == (2, 1)
-    again = people.sync(ws, now=NOW)  # nothing new: nothing read
-    assert (again.posts_read, again.people_created, again.people_recomputed) == (0, 0, 0)
+    again = people.sync(ws, now=NOW)
+    assert again.people_created == 0
+    # Nothing new: nothing read. PostgreSQL may commit ids out of order, so posts younger than
+    # SETTLE_S seconds are read again (harmlessly) until they settle.
+    assert again.posts_read == (0 if sqlite else 2)
+    monkeypatch.setattr(sync, "SETTLE_S", 0.0)
+    people.sync(ws, now=NOW)
+    assert people.sync(ws, now=NOW).posts_read == 0
     # Bob mentions the brand later: only the new post is read, and Bob appears.
     ingest(
         repo, settings, ws, [post("3", "Is Brightloaf open?", {"id": "7", "handle": "bob"}, NOW)]
@@ -345,7 +352,9 @@ def test_corrected_labels_win_over_the_model(repo: Repository, settings: Setting
         repo.correct_label(ws, p.id, "sentiment", "positive", who="sam")
     # The corrections are picked up by the next sync: only Dan is recomputed.
     report = people.sync(ws, now=NOW)
-    assert (report.posts_read, report.people_recomputed) == (0, 1)
+    assert report.people_recomputed == 1
+    if repo.engine.dialect.name == "sqlite":
+        assert report.posts_read == 0  # the correction alone brought Dan back
     assert people.view(ws, view.id, now=NOW).standing == "promoter"
 
 

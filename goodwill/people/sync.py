@@ -6,6 +6,11 @@ corrections above its correction watermark (``people_state``), a page at a time,
 stored posts are read once, not on every call. Only the people those rows touch are recomputed,
 from their own posts (found through the ``ix_posts_workspace_author`` index).
 
+On PostgreSQL, ids come from a sequence and concurrent writers may commit them out of order: a
+post with a lower id can appear after a higher one was read. The stored watermark therefore only
+moves past posts stored at least ``SETTLE_S`` seconds ago; younger ones are read again by the
+next sync (absorbing a post twice changes nothing). SQLite has one writer and ids in order.
+
 Limits, on purpose: a post edited in place keeps its id and is not read again until another
 post or a correction touches its author; ``recompute`` does it on demand.
 """
@@ -38,6 +43,7 @@ from goodwill.store.tables import Correction, Mention, Post, utcnow
 __all__ = ["PAGE", "PersonPost", "SyncReport", "person_posts", "recompute", "sync_people"]
 
 PAGE = 5000
+SETTLE_S = 30.0
 _CHUNK = 500
 FACTS_KEPT = 200
 """Event times kept per kind in ``advocate_breakdown`` (enough for the capped parts)."""
@@ -188,6 +194,8 @@ def sync_people(
     with engine.connect() as conn:
         after_post, after_correction = _state(conn, workspace_id)
         conn.commit()
+    settle = timedelta(seconds=SETTLE_S if engine.dialect.name != "sqlite" else 0)
+    settled = True
     while True:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -200,6 +208,7 @@ def sync_people(
                     Post.author_followers,
                     Post.extra,
                     Post.created_at,
+                    Post.ingested_at,
                     _mentioned().label("mentioned"),
                 )
                 .where(
@@ -217,12 +226,19 @@ def sync_people(
             try:
                 with writer(engine).begin() as conn:
                     touched |= _absorb_page(conn, workspace_id, rows, report)
+                    mark = after_post
+                    cutoff = utcnow() - settle
+                    for row in rows:
+                        settled = settled and row.ingested_at <= cutoff
+                        if settled:
+                            mark = row.id
+                    if mark > after_post:
+                        conn.execute(
+                            update(PeopleState)
+                            .where(PeopleState.workspace_id == workspace_id)
+                            .values(last_post_id=mark, updated_at=utcnow())
+                        )
                     after_post = rows[-1].id
-                    conn.execute(
-                        update(PeopleState)
-                        .where(PeopleState.workspace_id == workspace_id)
-                        .values(last_post_id=after_post, updated_at=utcnow())
-                    )
                 break
             except IntegrityError:  # another sync created the same identity first
                 if attempt == 2:
