@@ -21,9 +21,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from goodwill.people.advocacy import AdvocateFacts, advocate_score
@@ -114,22 +125,26 @@ def _absorb_page(
             latest[key] = row
         if row.mentioned:
             mentioned.add(key)
-    known: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], tuple[int, int]] = {}
     by_source: dict[str, list[str]] = defaultdict(list)
     for source, author_id in latest:
         by_source[source].append(author_id)
     for source, ids in by_source.items():
         for chunk in _chunks(ids):
             for ident in conn.execute(
-                select(PersonIdentity.author_id, PersonIdentity.person_id).where(
+                select(PersonIdentity.id, PersonIdentity.author_id, PersonIdentity.person_id).where(
                     PersonIdentity.workspace_id == workspace_id,
                     PersonIdentity.source == source,
                     PersonIdentity.author_id.in_(list(chunk)),
                 )
             ):
-                known[(source, ident.author_id)] = ident.person_id
+                known[(source, ident.author_id)] = (ident.id, ident.person_id)
     touched: set[int] = set()
     now = utcnow()
+    # Statements in bulk (one executemany each), never one per author.
+    updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    new_people: list[dict[str, Any]] = []
+    new_identities: list[dict[str, Any]] = []
     for key, row in latest.items():
         profile = profile_of(row.source, row.author_handle, row.extra or {})
         values: dict[str, Any] = {
@@ -138,43 +153,59 @@ def _absorb_page(
             "name_key": name_key(row.author_name),
             "followers": row.author_followers,
             "last_seen_at": row.created_at,
+            "profile_url": profile.url,
+            "links": profile.links,
         }
-        if profile.url:
-            values["profile_url"] = profile.url
-        if profile.links:
-            values["links"] = profile.links
-        person_id = known.get(key)
-        if person_id is not None:
-            conn.execute(
-                update(PersonIdentity)
-                .where(
-                    PersonIdentity.workspace_id == workspace_id,
-                    PersonIdentity.source == key[0],
-                    PersonIdentity.author_id == key[1],
-                    PersonIdentity.last_seen_at <= row.created_at,
-                )
-                .values(values)
-            )
-            touched.add(person_id)
+        found = known.get(key)
+        if found is not None:
+            updates[bool(profile.links)].append({"_id": found[0], "_at": row.created_at, **values})
+            touched.add(found[1])
         elif key in mentioned:
             name = row.author_name or row.author_handle or row.author_id
-            person_id = conn.execute(
-                insert(Person)
-                .values(workspace_id=workspace_id, name=name[:512], created_at=now)
-                .returning(Person.id)
-            ).scalar_one()
-            conn.execute(
-                insert(PersonIdentity).values(
-                    workspace_id=workspace_id,
-                    person_id=person_id,
-                    source=key[0],
-                    author_id=key[1],
-                    first_seen_at=row.created_at,
+            new_people.append({"workspace_id": workspace_id, "name": name[:512], "created_at": now})
+            new_identities.append(
+                {
+                    "workspace_id": workspace_id,
+                    "source": key[0],
+                    "author_id": key[1],
+                    "first_seen_at": row.created_at,
                     **values,
-                )
+                }
             )
-            report.people_created += 1
-            touched.add(person_id)
+    ident_table = cast(Table, PersonIdentity.__table__)
+    c = ident_table.c
+    for with_links, params in updates.items():
+        if not params:
+            continue
+        changes: dict[str, Any] = {
+            name: bindparam(name) for name in ("handle", "name", "name_key", "followers")
+        }
+        changes["last_seen_at"] = bindparam("last_seen_at")
+        changes["profile_url"] = func.coalesce(bindparam("profile_url"), c.profile_url)
+        if with_links:
+            changes["links"] = bindparam("links", type_=c.links.type)
+        else:
+            for p in params:
+                del p["links"]
+        conn.execute(
+            update(ident_table)
+            .where(c.id == bindparam("_id"), c.last_seen_at <= bindparam("_at"))
+            .values(changes),
+            params,
+        )
+    if new_people:
+        people_table = cast(Table, Person.__table__)
+        created = list(
+            conn.execute(
+                insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
+                new_people,
+            ).scalars()
+        )
+        for person_id, identity in zip(created, new_identities, strict=True):
+            identity["person_id"] = person_id
+        conn.execute(insert(ident_table), new_identities)
+        report.people_created += len(created)
+        touched.update(created)
     return touched
 
 
@@ -410,6 +441,7 @@ def recompute(
     """Recompute standing, advocate score, counts and last contact of these people."""
     now = now or utcnow()
     out = _Recomputed()
+    table = cast(Table, Person.__table__)
     for chunk in _chunks(list(person_ids), 200):
         with writer(engine).begin() as conn:
             idents = conn.execute(
@@ -431,6 +463,8 @@ def recompute(
             defended = _defended(conn, workspace_id, posts)
             contacts = _last_contacts(conn, workspace_id, list(chunk), posts)
             cases = _latest_cases(conn, workspace_id, list(chunk))
+            changes: list[dict[str, Any]] = []
+            new_cases: list[dict[str, Any]] = []
             for person_id in chunk:
                 ps = posts.get(person_id, [])
                 originals = [p for p in ps if p.duplicate_of is None]
@@ -456,39 +490,47 @@ def recompute(
                     "negative": verdict.negative,
                     "why": verdict.explain(rule),
                 }
-                conn.execute(
-                    update(Person)
-                    .where(Person.id == person_id, Person.workspace_id == workspace_id)
-                    .values(
-                        standing=verdict.standing,
-                        standing_score=verdict.score,
-                        labelled_posts=verdict.labelled,
-                        mentions=sum(1 for p in ps if p.mentioned),
-                        followers=followers.get(person_id),
-                        advocate_score=score["score"],
-                        is_advocate=score["score"] >= advocate_min
+                changes.append(
+                    {
+                        "_id": person_id,
+                        "standing": verdict.standing,
+                        "standing_score": verdict.score,
+                        "labelled_posts": verdict.labelled,
+                        "mentions": sum(1 for p in ps if p.mentioned),
+                        "followers": followers.get(person_id),
+                        "advocate_score": score["score"],
+                        "is_advocate": score["score"] >= advocate_min
                         and verdict.standing != "detractor",
-                        advocate_score_before=before["score"],
-                        advocate_breakdown=score,
-                        first_post_at=ps[0].created_at if ps else None,
-                        last_post_at=ps[-1].created_at if ps else None,
-                        last_contact_at=contacts.get(person_id),
-                        recomputed_at=now,
-                    )
+                        "advocate_score_before": before["score"],
+                        "advocate_breakdown": score,
+                        "first_post_at": ps[0].created_at if ps else None,
+                        "last_post_at": ps[-1].created_at if ps else None,
+                        "last_contact_at": contacts.get(person_id),
+                        "recomputed_at": now,
+                    }
                 )
-                out.people_recomputed += 1
                 if verdict.standing == "detractor" and _needs_case(cases.get(person_id), originals):
-                    conn.execute(
-                        insert(DetractorCase).values(
-                            workspace_id=workspace_id,
-                            person_id=person_id,
-                            status="open",
-                            opened_at=now,
-                            opened_by=AUTO,
-                            note=verdict.explain(rule),
-                        )
+                    new_cases.append(
+                        {
+                            "workspace_id": workspace_id,
+                            "person_id": person_id,
+                            "status": "open",
+                            "opened_at": now,
+                            "opened_by": AUTO,
+                            "note": verdict.explain(rule),
+                        }
                     )
-                    out.cases_opened += 1
+            if changes:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"), table.c.workspace_id == workspace_id)
+                    .values({name: bindparam(name) for name in changes[0] if name != "_id"}),
+                    changes,
+                )
+            if new_cases:
+                conn.execute(insert(cast(Table, DetractorCase.__table__)), new_cases)
+            out.people_recomputed += len(changes)
+            out.cases_opened += len(new_cases)
     return out
 
 
