@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 
 from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
 from goodwill.people import LIST_FILTERS, NURTURE_ACTIONS, People, PersonView
@@ -36,14 +37,15 @@ def _when(value: Any) -> str:
 
 def _row(v: PersonView) -> tuple[Any, ...]:
     handles = ", ".join(f"{i['source']}:{i['handle'] or i['author_id']}" for i in v.identities)
+    # Names, handles and tags come from other people: shown as text, never as rich markup.
     return (
         v.id,
-        v.name,
+        escape(v.name),
         v.standing + (" ★" if v.advocate else ""),
         f"{v.advocate_score:g}",
         v.mentions,
-        handles[:60],
-        ", ".join(v.roles + v.tags)[:40],
+        escape(handles[:60]),
+        escape(", ".join(v.roles + v.tags)[:40]),
         _when(v.last_post_at),
     )
 
@@ -107,7 +109,7 @@ def show(
         return
     p = data["person"]
     out = console.print
-    out(f"[bold]{p['name']}[/] (person {p['id']}): {p['standing']}", highlight=False)
+    out(f"[bold]{escape(p['name'])}[/] (person {p['id']}): {p['standing']}", highlight=False)
     out(f"  standing: {p['standing_why']}", highlight=False, markup=False)
     parts = ", ".join(f"{k} {v['points']:g}" for k, v in p["advocate_parts"].items())
     advocate = " (advocate)" if p["advocate"] else ""
@@ -120,7 +122,10 @@ def show(
             markup=False,
         )
     if p["roles"] or p["tags"]:
-        out(f"  roles: {', '.join(p['roles']) or '–'}; tags: {', '.join(p['tags']) or '–'}")
+        out(
+            f"  roles: {', '.join(p['roles']) or '–'}; tags: {', '.join(p['tags']) or '–'}",
+            markup=False,
+        )
     for c in data["cases"]:
         out(
             f"  detractor case {c['id']}: {c['status']}"
@@ -256,7 +261,13 @@ def remind(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
         f"{len(due)} people to reach out to",
         ["id", "name", "standing", "roles", "last contact"],
         [
-            (v.id, v.name, v.standing, ", ".join(v.roles), "never" if d is None else f"{d} days")
+            (
+                v.id,
+                escape(v.name),
+                v.standing,
+                ", ".join(v.roles),
+                "never" if d is None else f"{d} days",
+            )
             for v, d in due
         ],
     )
@@ -297,7 +308,7 @@ def forget(
         fail(str(exc))
     if not yes:
         typer.confirm(
-            f"Forget {view.name} (person {person_id}): delete their posts, profile, notes and "
+            f"Forget {view.name!r} (person {person_id}): delete their posts, profile, notes and "
             "cases for good?",
             abort=True,
         )
