@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench_alerts.py",
     "bench_web.py",
     "bench_inbox.py",
+    "bench_people.py",
 ]
 
 

@@ -82,6 +82,7 @@ class IngestReport:
             "unchanged": w.unchanged,
             "duplicates": w.duplicates,
             "mentions": w.mentions,
+            "forgotten": w.forgotten,
             "rejected": self.problem_count,
             "problems": [str(p) for p in self.problems],
         }

@@ -237,6 +237,46 @@ class Settings(BaseSettings):
             "the slowest task (a poll of all its pages, a re-analysis range)."
         ),
     )
+    people_half_life_days: float = Field(
+        default=90.0,
+        gt=0,
+        description=(
+            "People's standing: a post's weight halves every this many days, so recent "
+            "sentiment counts more (docs/people.md)."
+        ),
+    )
+    people_min_posts: int = Field(
+        default=2,
+        ge=1,
+        description="People's standing: with fewer posts with a sentiment, a person is neutral.",
+    )
+    people_standing_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description=(
+            "People's standing: a recent-weighted sentiment score at or above this makes a "
+            "promoter, at or below its negative a detractor."
+        ),
+    )
+    people_advocate_score: float = Field(
+        default=40.0,
+        ge=0,
+        description="The advocate score from which a person who is not a detractor is an advocate.",
+    )
+    people_rising_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Rising advocates: the score gained over this many days, against before.",
+    )
+    people_connect_days: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            '"Really connect" reminders: advocates and people with a role not contacted for '
+            "this many days."
+        ),
+    )
 
     def resolved_web_secret(self) -> str:
         """The configured web secret, or one generated on first use and kept in data_dir."""

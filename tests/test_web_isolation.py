@@ -19,6 +19,7 @@ from goodwill.domain import TopicKind
 from goodwill.inbox import Inbox
 from goodwill.inbox.reply_templates import ReplyTemplates
 from goodwill.ingest import Ingestor
+from goodwill.people import People
 from goodwill.settings import Settings
 from goodwill.store.accounts import Accounts, Role
 from goodwill.store.alerts import AlertStore
@@ -38,8 +39,11 @@ FORM = {
     "role": "viewer",
     "enabled": "true",
     "names": "x",
-    "status": "done",
+    "status": "done",  # "resolved" for people's cases: see the walk
     "text": "x",
+    "action": "thanked",
+    "other_id": "1",
+    "confirm": "x",
 }
 JSON = {
     "label": "negative",
@@ -50,6 +54,8 @@ JSON = {
     "text": "x",
     "status": "done",
     "assignee": None,
+    "action": "thanked",
+    "other_id": 1,
 }
 
 
@@ -61,7 +67,19 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
     sb = repo.add_source(b.id, "rss", f"feed {SECRET}", {"url": "https://b.example/f"}, 900)
     now = datetime.now(UTC).isoformat()
     Ingestor(repo, settings).ingest(
-        b.id, [("0", {"id": "1", "source": "x", "text": f"{SECRET} plans", "created_at": now})]
+        b.id,
+        [
+            (
+                "0",
+                {
+                    "id": "1",
+                    "source": "x",
+                    "text": f"{SECRET} plans",
+                    "created_at": now,
+                    "author": {"id": "b1", "handle": f"@{SECRET}", "name": f"{SECRET} fan"},
+                },
+            )
+        ],
     )
     post = repo.mentions(b.id, MentionFilter()).posts[0]
     Ingestor(repo, settings).ingest(
@@ -72,6 +90,10 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
     inbox.refresh(b.id)
     [conversation] = inbox.conversations(b.id)
     template = ReplyTemplates(inbox).add(b.id, f"template {SECRET}", f"{SECRET} reply")
+    people = People(repo, settings)
+    (person,), _ = people.list_people(b.id)
+    case_id = people.open_case(b.id, person.id, "b", note=SECRET)
+    people.add_note(b.id, person.id, "b", SECRET)
     # A's user has the highest role in A: any refusal below comes from isolation, not rank.
     make_user(repo, "a@example.com", workspace_id=a.id, role=Role.OWNER)
     ub = make_user(repo, f"{SECRET}@example.com", workspace_id=b.id, role=Role.OWNER)
@@ -93,6 +115,9 @@ def _seed(repo: Repository, settings: Settings) -> dict[str, int]:
         "rule_id": rule.rule.id,
         "endpoint_id": rule.endpoints[0].id,
         "token": 0,  # the feed's secret is the only key: a wrong one answers 404
+        "person_id": person.id,
+        "case_id": case_id,
+        "identity_id": person.identities[0]["id"],
     }
 
 
@@ -113,8 +138,13 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     alerts = [(r.name, r.enabled, r.filters, r.frequency) for r in store.rules(b)]
     endpoints = [(e.target, e.enabled) for e in store.workspace_endpoints(b)]
     feed = (store.existing_feed_token(b), store.workspace_timezone(b))
+    people = People(repo, Settings())
+    (person,), _ = people.list_people(b)
+    cases = [(c.status, c.note) for c in people.cases(b, person.id)]
+    person_notes = [n.text for n in people.notes(b, person.id)]
+    story = (person.roles, person.tags, person.identities, cases, person_notes)
     state = (topics, sources, members, corrections, tokens, repo.post_count(b), inbox_state)
-    return (*state, alerts, endpoints, feed, len(store.delivery_log(b)))
+    return (*state, alerts, endpoints, feed, len(store.delivery_log(b)), story)
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:
@@ -143,11 +173,13 @@ def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings
             path = route.path.format(**{p: values[p] for p in params})
             for method in sorted(route.methods):
                 kwargs: dict[str, object] = {"headers": {"X-CSRF-Token": token}}
+                # A valid status for each kind of object, so refusals come from isolation.
+                status = "resolved" if "/people/" in route.path else "done"
                 if method in ("POST", "PUT", "PATCH"):
                     if path.startswith("/api"):
-                        kwargs["json"] = JSON
+                        kwargs["json"] = {**JSON, "status": status}
                     else:
-                        kwargs["data"] = {**FORM, "csrf_token": token}
+                        kwargs["data"] = {**FORM, "status": status, "csrf_token": token}
                 answer = client.request(method, path, follow_redirects=False, **kwargs)
                 assert answer.status_code in (403, 404), (method, path, answer.status_code)
                 assert SECRET not in answer.text, (method, path)

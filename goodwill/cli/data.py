@@ -119,6 +119,8 @@ def _print_report(report: IngestReport, json: bool) -> None:
         f"{data['unchanged']} unchanged, {data['duplicates']} repeats linked to their original, "
         f"{data['mentions']} topic matches, [red]{data['rejected']} rejected[/]"
     )
+    if data["forgotten"]:
+        console.print(f"{data['forgotten']} posts by forgotten people were dropped")
     for problem in data["problems"][:50]:
         console.print(f"  [red]✗[/] {problem}", markup=True, highlight=False)
     if data["rejected"] > 50:

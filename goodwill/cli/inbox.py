@@ -45,7 +45,7 @@ def _human(seconds: float | None) -> str:
 def _open(workspace: str | None) -> tuple[App, Inbox, Workspace]:
     app = App.open()
     ws = app.workspace(workspace)
-    return app, Inbox(app.repo), ws
+    return app, Inbox(app.repo, app.settings), ws
 
 
 @inbox_app.command("list")
@@ -313,7 +313,7 @@ def metrics(
     """First response and resolution times (median, p90, seconds in --json), response rate,
     coverage, SLA breaches and flagged templates, per workspace."""
     app = App.open()
-    inbox = Inbox(app.repo)
+    inbox = Inbox(app.repo, app.settings)
     spaces = app.repo.workspaces() if all_workspaces else [app.workspace(workspace)]
     results = []
     for ws in spaces:

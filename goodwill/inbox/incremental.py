@@ -9,25 +9,36 @@ until no new post turns up: the result is the complete threads, which ``build_th
 summarises exactly as a full refresh would.
 
 The mark stored after each refresh says what the posts looked like: their count, the highest
-id, the latest ``updated_at`` and the latest correction. Anything else than "more posts, with
-higher ids" falls back to the full refresh.
+id, the latest ``updated_at`` and the latest correction, and when a person's standing was last
+recomputed (goodwill.people). Anything else than "more posts, with higher ids" falls back to
+the full refresh. People recomputed since the last refresh (their standing may have changed)
+add their posts to the new ones, so their threads are summed up again too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from goodwill.inbox.threads import PostRow
+from goodwill.store.people_tables import Person, PersonIdentity
 from goodwill.store.tables import Correction, Post
 
-__all__ = ["Mark", "only_new_posts", "post_rows", "read_mark", "thread_closure"]
+__all__ = [
+    "Mark",
+    "only_new_posts",
+    "post_rows",
+    "posts_of_people_recomputed",
+    "read_mark",
+    "thread_closure",
+]
 
 CHUNK = 500
-VERSION = "t2"
+VERSION = "t3"
 """Changes when the way threads are summed up changes: an older mark then means "recompute"."""
 
 
@@ -37,29 +48,43 @@ class Mark:
     last_id: int | None
     last_update: str
     last_fix: str
+    last_person: str
 
     def __str__(self) -> str:
-        return f"{VERSION}:{self.count}:{self.last_id}:{self.last_update}:{self.last_fix}"
+        return "|".join(
+            (
+                VERSION,
+                str(self.count),
+                str(self.last_id),
+                self.last_update,
+                self.last_fix,
+                self.last_person,
+            )
+        )
 
     @classmethod
     def parse(cls, text: str | None) -> Mark | None:
         """The stored mark, or None when there is none or it cannot be read (full refresh)."""
         if not text:
             return None
+        parts = text.split("|")
+        if len(parts) != 6 or parts[0] != VERSION:
+            return None
+        _, count, last_id, last_update, last_fix, last_person = parts
         try:
-            version, count, last_id, rest = text.split(":", 3)
-            if version != VERSION:
-                return None
-            last_update, last_fix = rest.rsplit(":", 1)
             return cls(
-                int(count), None if last_id == "None" else int(last_id), last_update, last_fix
+                int(count),
+                None if last_id == "None" else int(last_id),
+                last_update,
+                last_fix,
+                last_person,
             )
         except ValueError:
             return None
 
 
 def read_mark(conn: Connection, workspace_id: int) -> Mark:
-    """A fingerprint of the workspace's posts: two aggregate queries, no rows read."""
+    """A fingerprint of the workspace's posts and people: aggregate queries, no rows read."""
     count, last_id, last_update = conn.execute(
         select(func.count(), func.max(Post.id), func.max(Post.updated_at)).where(
             Post.workspace_id == workspace_id
@@ -68,12 +93,16 @@ def read_mark(conn: Connection, workspace_id: int) -> Mark:
     last_fix = conn.scalar(
         select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
     )
-    return Mark(count, last_id, str(last_update), str(last_fix))
+    last_person = conn.scalar(
+        select(func.max(Person.recomputed_at)).where(Person.workspace_id == workspace_id)
+    )
+    return Mark(count, last_id, str(last_update), str(last_fix), str(last_person))
 
 
 def only_new_posts(conn: Connection, workspace_id: int, before: Mark, now: Mark) -> bool:
-    """Whether the posts differ from ``before`` only by posts added with higher ids."""
-    if before.last_id is None or now.last_id is None or now.last_id <= before.last_id:
+    """Whether the posts differ from ``before`` only by posts added with higher ids (or not at
+    all, when only people changed)."""
+    if before.last_id is None or now.last_id is None or now.last_id < before.last_id:
         return False
     if before.last_fix != now.last_fix:
         return False
@@ -95,9 +124,15 @@ def only_new_posts(conn: Connection, workspace_id: int, before: Mark, now: Mark)
 def post_rows(
     conn: Connection, workspace_id: int, *conditions: ColumnElement[bool]
 ) -> list[PostRow]:
-    """The slim projection of posts that threading needs."""
+    """The slim projection of posts that threading needs, with the author's standing."""
     intent = Post.analysis[("intent", "label")].as_string()
     sentiment = Post.analysis[("sentiment", "label")].as_string()
+    # The author's standing (goodwill.people): advocate, detractor, or nothing to say.
+    standing = case(
+        (Person.is_advocate.is_(True), "advocate"),
+        (Person.standing == "detractor", "detractor"),
+        else_=None,
+    )
     q = select(
         Post.id,
         Post.source,
@@ -111,8 +146,43 @@ def post_rows(
         intent,
         sentiment,
         Post.text,
-    ).where(Post.workspace_id == workspace_id, *conditions)
+        standing,
+    )
+    q = (
+        q.outerjoin(
+            PersonIdentity,
+            (PersonIdentity.workspace_id == workspace_id)
+            & (PersonIdentity.source == Post.source)
+            & (PersonIdentity.author_id == Post.author_id),
+        )
+        .outerjoin(Person, Person.id == PersonIdentity.person_id)
+        .where(Post.workspace_id == workspace_id, *conditions)
+    )
     return [PostRow(*row) for row in conn.execute(q)]
+
+
+def posts_of_people_recomputed(
+    conn: Connection, workspace_id: int, before: Mark, up_to_id: int | None
+) -> list[PostRow]:
+    """Posts (up to ``up_to_id``) of the people whose standing was recomputed since ``before``:
+    their threads may rank or ask differently now."""
+    if before.last_person == "None":
+        changed = select(Person.id).where(Person.workspace_id == workspace_id)
+    else:
+        changed = select(Person.id).where(
+            Person.workspace_id == workspace_id,
+            Person.recomputed_at > datetime.fromisoformat(before.last_person),
+        )
+    identities = select(PersonIdentity.source, PersonIdentity.author_id).where(
+        PersonIdentity.workspace_id == workspace_id, PersonIdentity.person_id.in_(changed)
+    )
+    rows: list[PostRow] = []
+    for source, author_id in conn.execute(identities):
+        conditions = [Post.source == source, Post.author_id == author_id]
+        if up_to_id is not None:
+            conditions.append(Post.id <= up_to_id)
+        rows += post_rows(conn, workspace_id, *conditions)
+    return rows
 
 
 def _chunks(values: Iterable[Any]) -> Iterable[Sequence[Any]]:

@@ -1,9 +1,9 @@
 """How urgent a conversation is, as a score with its reasons, so a teammate can see why.
 
 Points add up from what the thread holds (a complaint weighs more than a question), how it feels
-(negative posts), who wrote it (reach, on a log scale: ten times the followers is five points
-more) and how long the person has waited (two points an hour, capped), plus a jump when the
-workspace's first-answer SLA is breached.
+(negative posts), who wrote it (a detractor or an advocate, from ``goodwill.people``; reach, on a
+log scale: ten times the followers is five points more) and how long the person has waited (two
+points an hour, capped), plus a jump when the workspace's first-answer SLA is breached.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ REACH_MAX = 25
 WAIT_PER_HOUR = 2.0
 WAIT_MAX = 30
 SLA_BREACHED = 20
+DETRACTOR = 25
+ADVOCATE = 20
 
 
 @dataclass(slots=True)
@@ -45,6 +47,8 @@ def priority_of(
     waiting_since: datetime | None,
     sla_breached: bool,
     now: datetime,
+    detractors: int = 0,
+    advocates: int = 0,
 ) -> Priority:
     """``waiting_since``: the unanswered ask's time, None when nobody is waiting."""
     p = Priority()
@@ -56,6 +60,10 @@ def priority_of(
         p.add(DIRECT_MENTION, "mentions the brand's account")
     if negative:
         p.add(NEGATIVE, "negative sentiment")
+    if detractors:
+        p.add(DETRACTOR, "a detractor wrote")
+    if advocates:
+        p.add(ADVOCATE, "an advocate wrote")
     if max_followers:
         reach = min(REACH_MAX, round(5 * math.log10(max_followers + 1)))
         p.add(reach, f"author has {max_followers:,} followers")

@@ -16,11 +16,20 @@ from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from goodwill.inbox.incremental import Mark, only_new_posts, post_rows, read_mark, thread_closure
+from goodwill.inbox.incremental import (
+    Mark,
+    only_new_posts,
+    post_rows,
+    posts_of_people_recomputed,
+    read_mark,
+    thread_closure,
+)
 from goodwill.inbox.metrics import InboxMetrics, spread
 from goodwill.inbox.priority import Priority, priority_of
 from goodwill.inbox.templates import flag_templates
 from goodwill.inbox.threads import ThreadFacts, build_threads, mention_pattern, normalise_handle
+from goodwill.people import People
+from goodwill.settings import Settings
 from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
 from goodwill.store.repository import NotFound, Repository, StoreError
 from goodwill.store.tables import Post, Workspace, utcnow
@@ -51,6 +60,8 @@ _DERIVED = (
     "direct_mentions",
     "negative",
     "max_followers",
+    "advocates",
+    "detractors",
     "author_handle",
     "preview",
 )
@@ -151,9 +162,12 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 class Inbox:
     """Conversations of each workspace, kept in step with its posts by ``refresh``."""
 
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, settings: Settings | None = None) -> None:
+        """With ``settings``, each refresh first brings the workspace's people up to date, so
+        their standing (advocate, detractor) is current; without, the last one known is used."""
         self.repo = repo
         self.engine = repo.engine
+        self.people = People(repo, settings) if settings is not None else None
 
     # -- rules --------------------------------------------------------------------------------
     def rules(self, workspace_id: int) -> InboxRules:
@@ -215,6 +229,8 @@ class Inbox:
         loser's transaction is refused by the unique key and simply runs again. ``force``
         recomputes even when the posts did not change since the last refresh.
         """
+        if self.people is not None:
+            self.people.sync(workspace_id)
         try:
             return self._refresh(workspace_id, force)
         except IntegrityError:
@@ -288,6 +304,9 @@ class Inbox:
                 fresh = post_rows(
                     conn, workspace_id, Post.id > since, Post.id <= (mark.last_id or since)
                 )
+                before = Mark.parse(last)
+                assert before is not None  # ``_since`` read it
+                fresh += posts_of_people_recomputed(conn, workspace_id, before, mark.last_id)
                 rows = thread_closure(conn, workspace_id, fresh)
                 facts = build_threads(rows, pattern)
                 existing = {}
@@ -424,6 +443,8 @@ class Inbox:
                 waiting_since=waiting_since,
                 sla_breached=breached and answered is None,
                 now=now,
+                detractors=c.detractors,
+                advocates=c.advocates,
             ),
         )
 

@@ -47,6 +47,12 @@ class PostRow:
     intent: str | None
     sentiment: str | None
     text: str
+    author_standing: str | None = None
+    """``advocate`` or ``detractor`` when the author is one (goodwill.people), else None."""
+
+
+STANDING_ASKS = frozenset({"advocate", "detractor"})
+"""Whatever an advocate or a detractor says deserves a human answer."""
 
 
 @dataclass(slots=True)
@@ -76,6 +82,8 @@ class ThreadFacts:
     author_handle: str | None
     preview: str
     post_ids: tuple[int, ...]
+    advocates: int = 0
+    detractors: int = 0
 
 
 def normalise_handle(handle: str) -> str:
@@ -162,7 +170,7 @@ def _summarise(
     own_times = [p.created_at for p in posts if p.is_own]
     others = [p for p in posts if not p.is_own]
     asks: list[PostRow] = []
-    questions = complaints = mentions = negative = 0
+    questions = complaints = mentions = negative = advocates = detractors = 0
     max_followers: int | None = None
     first_own = own_times[0] if own_times else None
     for p in others:
@@ -171,13 +179,17 @@ def _summarise(
         questions += p.intent == "question"
         complaints += p.intent == "complaint"
         negative += p.sentiment == "negative"
-        # "thanks @brand!" after the brand answered closes the exchange, it asks nothing.
+        advocates += p.author_standing == "advocate"
+        detractors += p.author_standing == "detractor"
+        # "thanks @brand!" after the brand answered closes the exchange, it asks nothing, even
+        # from an advocate or a detractor.
         thanks = (
             first_own is not None
             and first_own <= p.created_at
             and is_acknowledgement(p.text, p.sentiment)
         )
-        if p.intent in ASK_INTENTS or (mentioned and not thanks):
+        calls_for_answer = mentioned or p.author_standing in STANDING_ASKS
+        if p.intent in ASK_INTENTS or (calls_for_answer and not thanks):
             asks.append(p)
         if p.author_followers is not None:
             max_followers = max(max_followers or 0, p.author_followers)
@@ -224,4 +236,6 @@ def _summarise(
         author_handle=others[0].author_handle if others else None,
         preview=shown.text[:PREVIEW_CHARS],
         post_ids=tuple(p.id for p in posts),
+        advocates=advocates,
+        detractors=detractors,
     )

@@ -61,6 +61,9 @@ class Conversation(Base):
     direct_mentions: Mapped[int] = mapped_column(Integer, default=0)
     negative: Mapped[int] = mapped_column(Integer, default=0)
     max_followers: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Posts by people whose standing is advocate or detractor (migration 0008, goodwill.people).
+    advocates: Mapped[int] = mapped_column(Integer, default=0)
+    detractors: Mapped[int] = mapped_column(Integer, default=0)
     author_handle: Mapped[str | None] = mapped_column(String(512), default=None)
     preview: Mapped[str] = mapped_column(Text, default="")
     # Set by people; never touched by a recomputation.

@@ -188,6 +188,15 @@ class Post(Base):
             sqlite_where=text("in_reply_to IS NOT NULL"),
             postgresql_where=text("in_reply_to IS NOT NULL"),
         ),
+        # A person's posts (goodwill.people): by identity, for profiles and standing.
+        Index(
+            "ix_posts_workspace_author",
+            "workspace_id",
+            "source",
+            "author_id",
+            sqlite_where=text("author_id IS NOT NULL"),
+            postgresql_where=text("author_id IS NOT NULL"),
+        ),
         Index(
             "ix_posts_duplicate_of",
             "duplicate_of",
@@ -503,3 +512,4 @@ class LoginFailure(Base):
 # The inbox's tables live in their own module; importing it here registers them on ``Base`` for
 # everyone who imports the tables (migrations, the schema test).
 from goodwill.store import inbox_tables as inbox_tables  # noqa: E402
+from goodwill.store import people_tables as people_tables  # noqa: E402

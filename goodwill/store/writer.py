@@ -35,6 +35,7 @@ from goodwill.pipeline.batch import ProcessedPost
 from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
+from goodwill.store.people_tables import ForgottenIdentity, identity_hashes, text_hash
 from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
 __all__ = ["WriteResult", "write_batch"]
@@ -54,8 +55,11 @@ class WriteResult:
     unchanged: int = 0
     duplicates: int = 0
     mentions: int = 0
+    forgotten: int = 0
+    """Posts by forgotten people (``people.privacy``), dropped before anything was stored."""
 
     def add(self, other: WriteResult) -> None:
+        self.forgotten += other.forgotten
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -341,6 +345,35 @@ def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]
     return [ids[(row["source"], row["external_id"])] for row in rows]
 
 
+def _without_forgotten(
+    conn: Connection, workspace_id: int, batch: Sequence[ProcessedPost]
+) -> list[ProcessedPost]:
+    """``batch`` less the posts of forgotten people and copies of their words: one indexed
+    query per batch, against the hashes of the batch's authors and texts
+    (``forgotten_identities`` holds hashes only)."""
+    keys: dict[int, list[str]] = {}
+    for i, item in enumerate(batch):
+        author = item.post.author
+        found = identity_hashes(item.post.source, author.id, author.handle) if author else []
+        if item.keys.exact is not None:
+            found.append(text_hash(item.keys.exact))
+        keys[i] = found
+    wanted = sorted({h for hs in keys.values() for h in hs})
+    if not wanted:
+        return list(batch)
+    F = ForgottenIdentity
+    gone = set(
+        conn.execute(
+            select(F.identity_hash).where(
+                F.workspace_id == workspace_id, _one_of(conn, F.identity_hash, wanted)
+            )
+        ).scalars()
+    )
+    if not gone:
+        return list(batch)
+    return [item for i, item in enumerate(batch) if not gone.intersection(keys.get(i, ()))]
+
+
 def _write(
     conn: Connection,
     workspace_id: int,
@@ -350,6 +383,9 @@ def _write(
 ) -> WriteResult:
     now = utcnow()
     result = WriteResult()
+    kept = _without_forgotten(conn, workspace_id, batch)
+    result.forgotten = len(batch) - len(kept)
+    batch = kept
     existing = _existing(conn, workspace_id, batch)
     new: list[ProcessedPost] = []
     changed: list[tuple[int, ProcessedPost]] = []

@@ -65,7 +65,7 @@ class WebContext:
     def inbox_count(self, workspace_id: int) -> int:
         """Conversations waiting for an answer, for the navigation. The conversations are
         brought up to date with the posts at most once per cache period, in the background."""
-        inbox = Inbox(self.repo)
+        inbox = Inbox(self.repo, self.settings)  # with people: standing is current
         self.figures.get((workspace_id, "inbox-refresh"), lambda: inbox.refresh(workspace_id))
         return inbox.needing_answer_count(workspace_id)
 

@@ -25,7 +25,8 @@ __all__ = ["NotAuthentic", "inbox_of", "reply", "resolve_teammate", "teammates",
 
 
 def inbox_of(request: Request) -> Inbox:
-    return Inbox(ctx(request).repo)
+    context = ctx(request)
+    return Inbox(context.repo, context.settings)
 
 
 def who(user: User) -> str:

@@ -172,7 +172,7 @@ def refresh_inbox(workspace_id: int) -> dict[str, Any]:
     rt = runtime()
     # Unmarked first: posts stored during this refresh queue the next one.
     rt.claims.unmark_queued(f"inbox:{workspace_id}")
-    report = Inbox(rt.repo).refresh(workspace_id)
+    report = Inbox(rt.repo, rt.settings).refresh(workspace_id)
     return {"workspace_id": workspace_id, "threads": report.threads, "skipped": report.skipped}
 
 

@@ -6,10 +6,20 @@ not a member of answers 404.
 
 from fastapi import APIRouter
 
-from goodwill.web.api import accounts, alerts, dashboard, inbox, live, mentions, sources, topics
+from goodwill.web.api import (
+    accounts,
+    alerts,
+    dashboard,
+    inbox,
+    live,
+    mentions,
+    people,
+    sources,
+    topics,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api")
-for _module in (accounts, topics, sources, mentions, dashboard, live, inbox, alerts):
+for _module in (accounts, topics, sources, mentions, dashboard, live, inbox, people, alerts):
     router.include_router(_module.router)

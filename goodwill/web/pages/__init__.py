@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from goodwill.web.pages import alerts, dashboard, inbox, mentions, settings, setup, sources, topics
+from goodwill.web.pages import (
+    alerts,
+    dashboard,
+    inbox,
+    mentions,
+    people,
+    settings,
+    setup,
+    sources,
+    topics,
+)
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _module in (setup, dashboard, inbox, mentions, topics, sources, alerts, settings):
+for _module in (setup, dashboard, inbox, people, mentions, topics, sources, alerts, settings):
     router.include_router(_module.router)

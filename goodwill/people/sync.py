@@ -1,0 +1,621 @@
+"""Building people from stored posts, incrementally, and recomputing what is derived.
+
+A person appears the first time one of their posts mentions the workspace's topics. ``sync``
+reads only what is new since its last run: posts above the workspace's post watermark and
+corrections above its correction watermark (``people_state``), a page at a time, so a million
+stored posts are read once, not on every call. Only the people those rows touch are recomputed,
+from their own posts (found through the ``ix_posts_workspace_author`` index).
+
+On PostgreSQL, ids come from a sequence and concurrent writers may commit them out of order: a
+post with a lower id can appear after a higher one was read. The stored watermark therefore only
+moves past posts stored at least ``SETTLE_S`` seconds ago; younger ones are read again by the
+next sync (absorbing a post twice changes nothing). SQLite has one writer and ids in order.
+
+Limits, on purpose: a post edited in place keeps its id and is not read again until another
+post or a correction touches its author; ``recompute`` does it on demand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from goodwill.people.advocacy import AdvocateFacts, advocate_score
+from goodwill.people.profiles import name_key, profile_of
+from goodwill.people.standing import StandingRule, standing_of
+from goodwill.store.db import writer
+from goodwill.store.inbox_tables import Conversation
+from goodwill.store.people_tables import (
+    DetractorCase,
+    NurtureEntry,
+    PeopleState,
+    Person,
+    PersonIdentity,
+)
+from goodwill.store.tables import Correction, Mention, Post, utcnow
+
+__all__ = ["PAGE", "PersonPost", "SyncReport", "person_posts", "recompute", "sync_people"]
+
+PAGE = 5000
+SETTLE_S = 30.0
+_CHUNK = 500
+FACTS_KEPT = 200
+"""Event times kept per kind in ``advocate_breakdown`` (enough for the capped parts)."""
+AUTO = "goodwill (standing)"
+
+
+@dataclass(slots=True)
+class SyncReport:
+    posts_read: int = 0
+    people_created: int = 0
+    people_recomputed: int = 0
+    cases_opened: int = 0
+
+
+@dataclass(slots=True)
+class PersonPost:
+    id: int
+    external_id: str
+    source: str
+    author_id: str
+    created_at: datetime
+    sentiment: str | None
+    in_reply_to: str | None
+    conversation_id: str | None
+    duplicate_of: int | None
+    shares: int | None
+    mentioned: bool
+
+
+def _sentiment(analysis: Any) -> str | None:
+    value = (analysis or {}).get("sentiment")
+    if isinstance(value, dict):
+        label = value.get("label")
+        return label if isinstance(label, str) else None
+    return value if isinstance(value, str) else None
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _state(conn: Connection, workspace_id: int) -> tuple[int, int]:
+    row = conn.execute(
+        select(PeopleState.last_post_id, PeopleState.last_correction_id).where(
+            PeopleState.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        conn.execute(insert(PeopleState).values(workspace_id=workspace_id))
+        return 0, 0
+    return int(row[0]), int(row[1])
+
+
+def _mentioned() -> Any:
+    return exists(select(Mention.post_id).where(Mention.post_id == Post.id))
+
+
+def _absorb_page(
+    conn: Connection, workspace_id: int, rows: Sequence[Any], report: SyncReport
+) -> set[int]:
+    """Create or refresh the identities of a page of posts; the ids of the people touched."""
+    latest: dict[tuple[str, str], Any] = {}
+    mentioned: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row.source, row.author_id)
+        if key not in latest or row.created_at >= latest[key].created_at:
+            latest[key] = row
+        if row.mentioned:
+            mentioned.add(key)
+    known: dict[tuple[str, str], tuple[int, int]] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, author_id in latest:
+        by_source[source].append(author_id)
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids):
+            for ident in conn.execute(
+                select(PersonIdentity.id, PersonIdentity.author_id, PersonIdentity.person_id).where(
+                    PersonIdentity.workspace_id == workspace_id,
+                    PersonIdentity.source == source,
+                    PersonIdentity.author_id.in_(list(chunk)),
+                )
+            ):
+                known[(source, ident.author_id)] = (ident.id, ident.person_id)
+    touched: set[int] = set()
+    now = utcnow()
+    # Statements in bulk (one executemany each), never one per author.
+    updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    new_people: list[dict[str, Any]] = []
+    new_identities: list[dict[str, Any]] = []
+    for key, row in latest.items():
+        profile = profile_of(row.source, row.author_handle, row.extra or {})
+        values: dict[str, Any] = {
+            "handle": row.author_handle,
+            "name": row.author_name,
+            "name_key": name_key(row.author_name),
+            "followers": row.author_followers,
+            "last_seen_at": row.created_at,
+            "profile_url": profile.url,
+            "links": profile.links,
+        }
+        found = known.get(key)
+        if found is not None:
+            updates[bool(profile.links)].append({"_id": found[0], "_at": row.created_at, **values})
+            touched.add(found[1])
+        elif key in mentioned:
+            name = row.author_name or row.author_handle or row.author_id
+            new_people.append({"workspace_id": workspace_id, "name": name[:512], "created_at": now})
+            new_identities.append(
+                {
+                    "workspace_id": workspace_id,
+                    "source": key[0],
+                    "author_id": key[1],
+                    "first_seen_at": row.created_at,
+                    **values,
+                }
+            )
+    ident_table = cast(Table, PersonIdentity.__table__)
+    c = ident_table.c
+    for with_links, params in updates.items():
+        if not params:
+            continue
+        changes: dict[str, Any] = {
+            name: bindparam(name) for name in ("handle", "name", "name_key", "followers")
+        }
+        changes["last_seen_at"] = bindparam("last_seen_at")
+        changes["profile_url"] = func.coalesce(bindparam("profile_url"), c.profile_url)
+        if with_links:
+            changes["links"] = bindparam("links", type_=c.links.type)
+        else:
+            for p in params:
+                del p["links"]
+        conn.execute(
+            update(ident_table)
+            .where(c.id == bindparam("_id"), c.last_seen_at <= bindparam("_at"))
+            .values(changes),
+            params,
+        )
+    if new_people:
+        people_table = cast(Table, Person.__table__)
+        created = list(
+            conn.execute(
+                insert(people_table).returning(people_table.c.id, sort_by_parameter_order=True),
+                new_people,
+            ).scalars()
+        )
+        for person_id, identity in zip(created, new_identities, strict=True):
+            identity["person_id"] = person_id
+        conn.execute(insert(ident_table), new_identities)
+        report.people_created += len(created)
+        touched.update(created)
+    return touched
+
+
+def sync_people(
+    engine: Engine,
+    workspace_id: int,
+    rule: StandingRule,
+    *,
+    now: datetime | None = None,
+    rising_days: float = 30.0,
+    advocate_min: float = 40.0,
+) -> SyncReport:
+    """Bring a workspace's people up to date with its stored posts and corrections."""
+    now = now or utcnow()
+    report = SyncReport()
+    touched: set[int] = set()
+    with engine.connect() as conn:
+        after_post, after_correction = _state(conn, workspace_id)
+        conn.commit()
+    settle = timedelta(seconds=SETTLE_S if engine.dialect.name != "sqlite" else 0)
+    settled = True
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Post.id,
+                    Post.source,
+                    Post.author_id,
+                    Post.author_handle,
+                    Post.author_name,
+                    Post.author_followers,
+                    Post.extra,
+                    Post.created_at,
+                    Post.ingested_at,
+                    _mentioned().label("mentioned"),
+                )
+                .where(
+                    Post.workspace_id == workspace_id,
+                    Post.id > after_post,
+                    Post.author_id.is_not(None),
+                    Post.is_own.is_(False),
+                )
+                .order_by(Post.id)
+                .limit(PAGE)
+            ).all()
+            if not rows:
+                break
+        for attempt in range(3):
+            try:
+                with writer(engine).begin() as conn:
+                    touched |= _absorb_page(conn, workspace_id, rows, report)
+                    mark = after_post
+                    cutoff = utcnow() - settle
+                    for row in rows:
+                        settled = settled and row.ingested_at <= cutoff
+                        if settled:
+                            mark = row.id
+                    if mark > after_post:
+                        conn.execute(
+                            update(PeopleState)
+                            .where(PeopleState.workspace_id == workspace_id)
+                            .values(last_post_id=mark, updated_at=utcnow())
+                        )
+                    after_post = rows[-1].id
+                break
+            except IntegrityError:  # another sync created the same identity first
+                if attempt == 2:
+                    raise
+        report.posts_read += len(rows)
+        if len(rows) < PAGE:
+            break
+    with engine.connect() as conn:
+        corrections = conn.execute(
+            select(Correction.id, Post.source, Post.author_id)
+            .join(Post, Post.id == Correction.post_id)
+            .where(Correction.workspace_id == workspace_id, Correction.id > after_correction)
+            .order_by(Correction.id)
+        ).all()
+        if corrections:
+            pairs = sorted({(r.source, r.author_id) for r in corrections if r.author_id})
+            for chunk in _chunks(pairs):
+                touched.update(
+                    conn.execute(
+                        select(PersonIdentity.person_id).where(
+                            PersonIdentity.workspace_id == workspace_id,
+                            tuple_(PersonIdentity.source, PersonIdentity.author_id).in_(
+                                list(chunk)
+                            ),
+                        )
+                    ).scalars()
+                )
+    if corrections:
+        with writer(engine).begin() as conn:
+            conn.execute(
+                update(PeopleState)
+                .where(PeopleState.workspace_id == workspace_id)
+                .values(last_correction_id=corrections[-1].id)
+            )
+    result = recompute(
+        engine,
+        workspace_id,
+        sorted(touched),
+        rule,
+        now=now,
+        rising_days=rising_days,
+        advocate_min=advocate_min,
+    )
+    report.people_recomputed = result.people_recomputed
+    report.cases_opened = result.cases_opened
+    return report
+
+
+def person_posts(
+    conn: Connection, workspace_id: int, identities: Sequence[tuple[int, str, str]]
+) -> dict[int, list[PersonPost]]:
+    """Person id → their stored posts (oldest first), from ``(person, source, author id)``."""
+    owner: dict[tuple[str, str], int] = {(s, a): p for p, s, a in identities}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for _, source, author_id in identities:
+        by_source[source].append(author_id)
+    out: dict[int, list[PersonPost]] = defaultdict(list)
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids):
+            for r in conn.execute(
+                select(
+                    Post.id,
+                    Post.external_id,
+                    Post.source,
+                    Post.author_id,
+                    Post.created_at,
+                    Post.analysis,
+                    Post.in_reply_to,
+                    Post.conversation_id,
+                    Post.duplicate_of,
+                    Post.shares,
+                    _mentioned().label("mentioned"),
+                ).where(
+                    Post.workspace_id == workspace_id,
+                    Post.source == source,
+                    Post.author_id.in_(list(chunk)),
+                    Post.is_own.is_(False),
+                )
+            ):
+                out[owner[(r.source, r.author_id)]].append(
+                    PersonPost(
+                        r.id,
+                        r.external_id,
+                        r.source,
+                        r.author_id,
+                        r.created_at,
+                        _sentiment(r.analysis),
+                        r.in_reply_to,
+                        r.conversation_id,
+                        r.duplicate_of,
+                        r.shares,
+                        bool(r.mentioned),
+                    )
+                )
+    for posts in out.values():
+        posts.sort(key=lambda p: (p.created_at, p.id))
+    return out
+
+
+def _defended(
+    conn: Connection, workspace_id: int, posts: dict[int, list[PersonPost]]
+) -> dict[int, list[datetime]]:
+    """Person id → times of their positive replies in threads where someone else was negative
+    before: the parent post, or an earlier post of the same conversation."""
+    replies = [
+        (pid, p)
+        for pid, ps in posts.items()
+        for p in ps
+        if p.sentiment == "positive"
+        and p.duplicate_of is None
+        and (p.in_reply_to or p.conversation_id)
+    ]
+    if not replies:
+        return {}
+    negative_by_ref: dict[tuple[str, str], list[tuple[datetime, str | None]]] = defaultdict(list)
+    negative_by_conv: dict[tuple[str, str], list[tuple[datetime, str | None]]] = defaultdict(list)
+    parents = sorted({(p.source, p.in_reply_to) for _, p in replies if p.in_reply_to})
+    convs = sorted({(p.source, p.conversation_id) for _, p in replies if p.conversation_id})
+    sentiment = Post.analysis[("sentiment", "label")].as_string()
+    for chunk in _chunks(parents):
+        for r in conn.execute(
+            select(Post.source, Post.external_id, Post.created_at, Post.author_id).where(
+                Post.workspace_id == workspace_id,
+                tuple_(Post.source, Post.external_id).in_(list(chunk)),
+                Post.is_own.is_(False),
+                sentiment == "negative",
+            )
+        ):
+            negative_by_ref[(r.source, r.external_id)].append((r.created_at, r.author_id))
+    for chunk in _chunks(convs):
+        for c in conn.execute(
+            select(Post.source, Post.conversation_id, Post.created_at, Post.author_id).where(
+                Post.workspace_id == workspace_id,
+                tuple_(Post.source, Post.conversation_id).in_(list(chunk)),
+                Post.is_own.is_(False),
+                sentiment == "negative",
+            )
+        ):
+            negative_by_conv[(c.source, c.conversation_id or "")].append(
+                (c.created_at, c.author_id)
+            )
+    out: dict[int, list[datetime]] = defaultdict(list)
+    for pid, p in replies:
+        own = {q.author_id for q in posts[pid]}
+        found = negative_by_ref.get((p.source, p.in_reply_to or ""), []) + negative_by_conv.get(
+            (p.source, p.conversation_id or ""), []
+        )
+        if any(at <= p.created_at and author not in own for at, author in found):
+            out[pid].append(p.created_at)
+    return out
+
+
+@dataclass(slots=True)
+class _Recomputed:
+    people_recomputed: int = 0
+    cases_opened: int = 0
+
+
+def recompute(
+    engine: Engine,
+    workspace_id: int,
+    person_ids: Sequence[int],
+    rule: StandingRule,
+    *,
+    now: datetime | None = None,
+    rising_days: float = 30.0,
+    advocate_min: float = 40.0,
+) -> _Recomputed:
+    """Recompute standing, advocate score, counts and last contact of these people."""
+    now = now or utcnow()
+    out = _Recomputed()
+    table = cast(Table, Person.__table__)
+    for chunk in _chunks(list(person_ids), 200):
+        with writer(engine).begin() as conn:
+            idents = conn.execute(
+                select(
+                    PersonIdentity.person_id,
+                    PersonIdentity.source,
+                    PersonIdentity.author_id,
+                    PersonIdentity.followers,
+                ).where(
+                    PersonIdentity.workspace_id == workspace_id,
+                    PersonIdentity.person_id.in_(list(chunk)),
+                )
+            ).all()
+            posts = person_posts(conn, workspace_id, [(i[0], i[1], i[2]) for i in idents])
+            followers: dict[int, int] = {}
+            for i in idents:
+                if i.followers is not None:
+                    followers[i.person_id] = max(followers.get(i.person_id, 0), i.followers)
+            defended = _defended(conn, workspace_id, posts)
+            contacts = _last_contacts(conn, workspace_id, list(chunk), posts)
+            cases = _latest_cases(conn, workspace_id, list(chunk))
+            changes: list[dict[str, Any]] = []
+            new_cases: list[dict[str, Any]] = []
+            for person_id in chunk:
+                ps = posts.get(person_id, [])
+                originals = [p for p in ps if p.duplicate_of is None]
+                verdict = standing_of(((p.created_at, p.sentiment) for p in originals), now, rule)
+                facts = AdvocateFacts(
+                    positive_at=[p.created_at for p in originals if p.sentiment == "positive"],
+                    defended_at=defended.get(person_id, []),
+                    reposted_at=[p.created_at for p in ps if p.duplicate_of is not None],
+                    shares_received=[
+                        (p.created_at, p.shares)
+                        for p in originals
+                        if p.sentiment == "positive" and p.shares
+                    ],
+                    followers=followers.get(person_id),
+                )
+                score = advocate_score(facts)
+                before = advocate_score(facts, until=now - timedelta(days=rising_days))
+                score["facts"] = _facts_json(facts)
+                score["standing"] = {
+                    "score": verdict.score,
+                    "labelled": verdict.labelled,
+                    "positive": verdict.positive,
+                    "negative": verdict.negative,
+                    "why": verdict.explain(rule),
+                }
+                changes.append(
+                    {
+                        "_id": person_id,
+                        "standing": verdict.standing,
+                        "standing_score": verdict.score,
+                        "labelled_posts": verdict.labelled,
+                        "mentions": sum(1 for p in ps if p.mentioned),
+                        "followers": followers.get(person_id),
+                        "advocate_score": score["score"],
+                        "is_advocate": score["score"] >= advocate_min
+                        and verdict.standing != "detractor",
+                        "advocate_score_before": before["score"],
+                        "advocate_breakdown": score,
+                        "first_post_at": ps[0].created_at if ps else None,
+                        "last_post_at": ps[-1].created_at if ps else None,
+                        "last_contact_at": contacts.get(person_id),
+                        "recomputed_at": now,
+                    }
+                )
+                if verdict.standing == "detractor" and _needs_case(cases.get(person_id), originals):
+                    new_cases.append(
+                        {
+                            "workspace_id": workspace_id,
+                            "person_id": person_id,
+                            "status": "open",
+                            "opened_at": now,
+                            "opened_by": AUTO,
+                            "note": verdict.explain(rule),
+                        }
+                    )
+            if changes:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"), table.c.workspace_id == workspace_id)
+                    .values({name: bindparam(name) for name in changes[0] if name != "_id"}),
+                    changes,
+                )
+            if new_cases:
+                conn.execute(insert(cast(Table, DetractorCase.__table__)), new_cases)
+            out.people_recomputed += len(changes)
+            out.cases_opened += len(new_cases)
+    return out
+
+
+def _needs_case(latest: Any, originals: Sequence[PersonPost]) -> bool:
+    """A detractor gets a case unless one is under way; after a resolved case, only when
+    they were negative again since."""
+    if latest is None:
+        return True
+    if latest.status != "resolved" or latest.resolved_at is None:
+        return False
+    return any(p.sentiment == "negative" and p.created_at > latest.resolved_at for p in originals)
+
+
+def _latest_cases(conn: Connection, workspace_id: int, person_ids: list[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for case in conn.execute(
+        select(DetractorCase.person_id, DetractorCase.status, DetractorCase.resolved_at)
+        .where(DetractorCase.workspace_id == workspace_id, DetractorCase.person_id.in_(person_ids))
+        .order_by(DetractorCase.id)
+    ):
+        out[case.person_id] = case
+    return out
+
+
+def _last_contacts(
+    conn: Connection,
+    workspace_id: int,
+    person_ids: list[int],
+    posts: dict[int, list[PersonPost]],
+) -> dict[int, datetime]:
+    """Person id → when the brand last reached them: a nurture entry, a detractor case marked
+    contacted, or the brand's answer in a conversation they started."""
+    out: dict[int, datetime] = {}
+
+    def seen(person_id: int, at: datetime | None) -> None:
+        if at is not None and (person_id not in out or at > out[person_id]):
+            out[person_id] = at
+
+    for pid, nurtured in conn.execute(
+        select(NurtureEntry.person_id, func.max(NurtureEntry.at))
+        .where(NurtureEntry.workspace_id == workspace_id, NurtureEntry.person_id.in_(person_ids))
+        .group_by(NurtureEntry.person_id)
+    ):
+        seen(pid, nurtured)
+    for pid, contacted in conn.execute(
+        select(DetractorCase.person_id, func.max(DetractorCase.contacted_at))
+        .where(DetractorCase.workspace_id == workspace_id, DetractorCase.person_id.in_(person_ids))
+        .group_by(DetractorCase.person_id)
+    ):
+        seen(pid, contacted)
+    owner = {p.id: pid for pid, ps in posts.items() for p in ps}
+    for chunk in _chunks(sorted(owner)):
+        for root, answered in conn.execute(
+            select(Conversation.root_post_id, Conversation.last_own_at).where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.root_post_id.in_(list(chunk)),
+                Conversation.last_own_at.is_not(None),
+            )
+        ):
+            seen(owner[root], answered)
+    return out
+
+
+def _facts_json(facts: AdvocateFacts) -> dict[str, Any]:
+    def times(values: list[datetime]) -> list[str]:
+        return [t.isoformat() for t in sorted(values)[-FACTS_KEPT:]]
+
+    return {
+        "positive_at": times(facts.positive_at),
+        "defended_at": times(facts.defended_at),
+        "reposted_at": times(facts.reposted_at),
+        "shares_received": [
+            [t.isoformat(), n] for t, n in sorted(facts.shares_received)[-FACTS_KEPT:]
+        ],
+        "followers": facts.followers,
+    }
+
+
+def facts_from_json(data: dict[str, Any]) -> AdvocateFacts:
+    return AdvocateFacts(
+        positive_at=[datetime.fromisoformat(t) for t in data.get("positive_at", [])],
+        defended_at=[datetime.fromisoformat(t) for t in data.get("defended_at", [])],
+        reposted_at=[datetime.fromisoformat(t) for t in data.get("reposted_at", [])],
+        shares_received=[
+            (datetime.fromisoformat(t), int(n)) for t, n in data.get("shares_received", [])
+        ],
+        followers=data.get("followers"),
+    )
