@@ -34,6 +34,7 @@ FORM = {
     "role": "viewer",
     "enabled": "true",
     "names": "x",
+    "confirm": f"Beta {SECRET}",  # the name that would confirm deleting B
 }
 JSON = {"label": "negative", "name": "x", "kind": "brand", "query": "x", "config": {}}
 
@@ -72,7 +73,8 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     members = [(u.email, r) for u, r in Accounts(repo.engine).members(b)]
     topics = [(t.name, t.query, t.enabled) for t in repo.topics(b)]
     sources = [(s.name, s.config, s.enabled) for s in repo.sources(b)]
-    return topics, sources, members, corrections, tokens, repo.post_count(b)
+    names = [w.name for w in repo.workspaces()]
+    return names, topics, sources, members, corrections, tokens, repo.post_count(b)
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:
@@ -106,6 +108,8 @@ def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings
                         kwargs["json"] = JSON
                     else:
                         kwargs["data"] = {**FORM, "csrf_token": token}
+                if method == "DELETE":
+                    kwargs["params"] = {"confirm": f"Beta {SECRET}"}
                 answer = client.request(method, path, follow_redirects=False, **kwargs)
                 assert answer.status_code in (403, 404), (method, path, answer.status_code)
                 assert SECRET not in answer.text, (method, path)
