@@ -41,8 +41,16 @@ SHOTS = os.environ.get("GOODWILL_SCREENSHOTS")  # a folder: save screenshots the
 
 
 @contextmanager
-def live_server(tmp_path: Path) -> Iterator[tuple[str, Repository, Settings]]:
-    settings = Settings(data_dir=tmp_path, ingest_batch_size=200, live_poll_seconds=0.5)
+def live_server(
+    tmp_path: Path, database_url: str | None = None
+) -> Iterator[tuple[str, Repository, Settings]]:
+    """The app on a free port, on ``database_url`` (a fresh SQLite file when None)."""
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        ingest_batch_size=200,
+        live_poll_seconds=0.5,
+    )
     engine = create_store_engine(settings.resolved_database_url())
     upgrade(engine)
     repo = Repository(engine)

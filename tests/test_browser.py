@@ -1,5 +1,7 @@
 """In a real browser (Debian's Chromium through Playwright): the first run, a day's work on the
-demo workspace, charts, and a corpus of XSS payloads that must stay inert text.
+demo workspace, charts, and a corpus of XSS payloads that must stay inert text. The day's work
+and the XSS corpus run on SQLite and on PostgreSQL (the ``database_url`` fixture); the first
+run, which touches little of the store, on SQLite.
 
 Set GOODWILL_SCREENSHOTS=docs/screenshots to refresh the screenshots in the docs.
 """
@@ -74,8 +76,8 @@ def test_first_run_walk(tmp_path: Path) -> None:
         assert page.dialogs == []
 
 
-def test_a_day_on_the_demo_workspace(tmp_path: Path) -> None:
-    with live_server(tmp_path) as (base, repo, settings), browser_page() as page:
+def test_a_day_on_the_demo_workspace(tmp_path: Path, database_url: str) -> None:
+    with live_server(tmp_path, database_url) as (base, repo, settings), browser_page() as page:
         ws = repo.add_workspace(BRAND["workspace"], default=True)
         for t in TOPICS:
             repo.add_topic(ws.id, t["name"], TopicKind(t["kind"]), t["query"])
@@ -161,8 +163,8 @@ XSS = [
 ]
 
 
-def test_xss_payloads_stay_inert(tmp_path: Path) -> None:
-    with live_server(tmp_path) as (base, repo, settings), browser_page() as page:
+def test_xss_payloads_stay_inert(tmp_path: Path, database_url: str) -> None:
+    with live_server(tmp_path, database_url) as (base, repo, settings), browser_page() as page:
         ws = repo.add_workspace("Inert")
         topic = repo.add_topic(ws.id, "all", TopicKind.BRAND, "payload")
         now = datetime.now(UTC)
