@@ -18,6 +18,7 @@ import pytest
 from goodwill.demo import BRAND, TOPICS, demo_posts
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
+from goodwill.store.repository import MentionFilter
 from tests.browser import browser_page, live_server, shot
 from tests.webclient import PASSWORD, make_user
 
@@ -102,6 +103,24 @@ def test_a_day_on_the_demo_workspace(tmp_path: Path, database_url: str) -> None:
         page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
         page.mouse.click(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
         page.wait_for_url(re.compile(r"/mentions\?topic=\d+&since=\d{4}-\d\d-\d\d&until="))
+        # ... and the stream shows that topic's mentions of that day, nothing else.
+        clicked = re.search(r"topic=(\d+)&since=([\d-]+)&until=([\d-]+)", page.url)
+        assert clicked and clicked.group(2) == clicked.group(3)
+        day = clicked.group(2)
+        times = page.locator("li.mention time").evaluate_all(
+            "els => els.map(e => e.getAttribute('datetime'))"
+        )
+        assert times and all(t.startswith(day) for t in times), (day, times)
+        in_topic = {
+            p.id
+            for p in repo.mentions(
+                ws.id,
+                MentionFilter(topic_ids=[int(clicked.group(1))], include_duplicates=True),
+                limit=500,
+            ).posts
+        }
+        shown = page.locator("li.mention").evaluate_all("els => els.map(e => e.id)")
+        assert shown and {int(i.removeprefix("m-")) for i in shown} <= in_topic
 
         # Searching.
         page.goto(f"{base}/w/{ws.id}/mentions")

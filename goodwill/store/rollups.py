@@ -244,6 +244,9 @@ def _upsert(
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     columns = [*keys, "n", *extra]
+    # In key order: two PostgreSQL writers touching the same buckets then lock them in the same
+    # order and wait for each other instead of deadlocking.
+    rows = sorted(rows, key=lambda row: row[: len(keys)])
     t = table.name
     sets = [f"n = {t}.n + excluded.n"] + [
         # The larger of the stored and the new value, NULL losing (portable GREATEST).
