@@ -203,6 +203,7 @@ def main() -> int:
     pages = {
         "dashboard (30 days)": f"/w/{ws}/dashboard",
         "dashboard (7 days)": f"/w/{ws}/dashboard?days=7",
+        "dashboard (90 days)": f"/w/{ws}/dashboard?days=90",
         "stream: first page": f"/w/{ws}/mentions",
         "stream: filtered (topic+source+sentiment)": (
             f"/w/{ws}/mentions?topic=2&source=x&sentiment=negative"

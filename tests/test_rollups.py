@@ -226,3 +226,25 @@ def test_day_of_an_offset_is_exact_and_offsets_are_checked(repo: Repository, bra
     assert date.fromisoformat(got.days[0]) == date.fromisoformat(got.days[-1]) - timedelta(days=1)
     with pytest.raises(ValueError, match="between -14 and 14"):
         dashboard(repo.engine, brand, 7, offset_hours=15)
+
+
+def test_top_people_when_the_loudest_of_all_time_are_quiet_now(
+    repo: Repository, settings: Settings
+) -> None:
+    """More authors than the first look reads, the loudest of all time silent this week: the
+    threshold pass must still find this week's top, exactly."""
+    ws = repo.add_workspace("Loud").id
+    repo.add_topic(ws, "Brightloaf", TopicKind.BRAND, "brightloaf")
+    items = []
+    for a in range(55):  # 55 authors, 4 posts each two months ago
+        for k in range(4):
+            when = NOW - timedelta(days=60, hours=k)
+            items.append(_post(1000 + a * 10 + k, f"brightloaf {a} {k}", when, f"old{a}"))
+    for a in range(12):  # 12 authors with 1..12 posts this week
+        for k in range(a + 1):
+            when = NOW - timedelta(days=k % 6, hours=a)
+            items.append(_post(5000 + a * 100 + k, f"brightloaf new {a} {k}", when, f"new{a}"))
+    Ingestor(repo, settings).ingest(ws, items)
+    week = dashboard(repo.engine, ws, 7).top_people
+    assert [p["handle"] for p in week][:3] == ["new11", "new10", "new9"]
+    _check(repo, ws)

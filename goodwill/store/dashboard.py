@@ -94,47 +94,55 @@ def top_people(
     Nobody posts more in a period than in all time. So: count the period of the authors with
     the most posts of all time, take the ``limit``-th best period count as a threshold, then
     count the period of every author whose all-time total reaches it (only they can be in the
-    top) and rank those. How many authors that reads depends on how concentrated the voices
+    top) and rank those; usually they are all among the first ones, and that count is the
+    answer. How many authors that reads depends on how concentrated the voices
     are: few when some people post a lot, all of them when everyone posts about as much.
     """
     period = func.sum(PPH.n).label("posts")
-    ranked_by_total = (
-        select(PPT.source, PPT.handle)
+    seeds = s.execute(
+        select(PPT.source, PPT.handle, PPT.n, PPT.name, PPT.followers)
         .where(PPT.workspace_id == workspace_id)
         .order_by(PPT.n.desc())
         .limit(limit * 5)
-        .subquery()
-    )
-    seeds = (
-        s.execute(
-            select(period)
-            .join(
-                ranked_by_total,
-                (ranked_by_total.c.source == PPH.source) & (ranked_by_total.c.handle == PPH.handle),
-            )
-            .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
-            .group_by(PPH.source, PPH.handle)
-            .order_by(period.desc())
-            .limit(limit)
-        )
-        .scalars()
-        .all()
-    )
-    threshold = int(seeds[-1]) if len(seeds) == limit else 1
-    rows = s.execute(
-        select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
-        .join(
-            PPT,
-            (PPT.workspace_id == PPH.workspace_id)
-            & (PPT.source == PPH.source)
-            & (PPT.handle == PPH.handle),
-        )
-        .where(PPT.workspace_id == workspace_id, PPT.n >= threshold)
-        .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
-        .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
-        .order_by(period.desc(), PPH.source, PPH.handle)
-        .limit(limit)
     ).all()
+    names = {(r.source, r.handle): (r.name, r.followers) for r in seeds}
+    listed = select(PPT.source, PPT.handle).where(PPT.workspace_id == workspace_id)
+    ranked_by_total = listed.order_by(PPT.n.desc()).limit(limit * 5).subquery()
+    counted = s.execute(
+        select(PPH.source, PPH.handle, period)
+        .join(
+            ranked_by_total,
+            (ranked_by_total.c.source == PPH.source) & (ranked_by_total.c.handle == PPH.handle),
+        )
+        .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
+        .group_by(PPH.source, PPH.handle)
+    ).all()
+    best = sorted(((-int(c), src, h) for src, h, c in counted if c))
+    threshold = -best[limit - 1][0] if len(best) >= limit else 1
+    # Every author whose all-time total reaches the threshold is among the seeds when the
+    # seeds are everyone, or the last seed's total is below it: their counts are the answer.
+    covered = len(seeds) < limit * 5 or int(seeds[-1].n) < threshold
+    rows: list[tuple[Any, ...]]
+    if covered:
+        rows = [(src, h, -c, *names[(src, h)]) for c, src, h in best[:limit]]
+    else:
+        rows = [
+            tuple(r)
+            for r in s.execute(
+                select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
+                .join(
+                    PPT,
+                    (PPT.workspace_id == PPH.workspace_id)
+                    & (PPT.source == PPH.source)
+                    & (PPT.handle == PPH.handle),
+                )
+                .where(PPT.workspace_id == workspace_id, PPT.n >= threshold)
+                .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
+                .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
+                .order_by(period.desc(), PPH.source, PPH.handle)
+                .limit(limit)
+            )
+        ]
     return [
         {"source": src, "handle": h, "name": n, "posts": int(c), "followers": f}
         for src, h, c, n, f in rows
