@@ -99,15 +99,19 @@ def top_people(
     are: few when some people post a lot, all of them when everyone posts about as much.
     """
     period = func.sum(PPH.n).label("posts")
+    # One backward walk of the (workspace, n, source, handle) index, ties broken by key.
+    by_total_order = (PPT.n.desc(), PPT.source.desc(), PPT.handle.desc())
     seeds = s.execute(
         select(PPT.source, PPT.handle, PPT.n, PPT.name, PPT.followers)
         .where(PPT.workspace_id == workspace_id)
-        .order_by(PPT.n.desc())
+        .order_by(*by_total_order)
         .limit(limit * 5)
     ).all()
     names = {(r.source, r.handle): (r.name, r.followers) for r in seeds}
     listed = select(PPT.source, PPT.handle).where(PPT.workspace_id == workspace_id)
-    ranked_by_total = listed.order_by(PPT.n.desc()).limit(limit * 5).subquery()
+    # The same authors as ``seeds`` (same order, ties broken by key), counted over the period.
+    by_total = listed.order_by(*by_total_order)
+    ranked_by_total = by_total.limit(limit * 5).subquery()
     counted = s.execute(
         select(PPH.source, PPH.handle, period)
         .join(
@@ -122,27 +126,30 @@ def top_people(
     # Every author whose all-time total reaches the threshold is among the seeds when the
     # seeds are everyone, or the last seed's total is below it: their counts are the answer.
     covered = len(seeds) < limit * 5 or int(seeds[-1].n) < threshold
-    rows: list[tuple[Any, ...]]
-    if covered:
-        rows = [(src, h, -c, *names[(src, h)]) for c, src, h in best[:limit]]
-    else:
-        rows = [
-            tuple(r)
-            for r in s.execute(
-                select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
-                .join(
-                    PPT,
-                    (PPT.workspace_id == PPH.workspace_id)
-                    & (PPT.source == PPH.source)
-                    & (PPT.handle == PPH.handle),
-                )
-                .where(PPT.workspace_id == workspace_id, PPT.n >= threshold)
-                .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
-                .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
-                .order_by(period.desc(), PPH.source, PPH.handle)
-                .limit(limit)
+    if not covered:
+        # The others who could still win: all-time totals between the threshold and the last
+        # seed's (authors above it are seeds, counted already; ties are skipped here).
+        counted_pairs = set(names)
+        for src, h, c, name, followers in s.execute(
+            select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
+            .join(
+                PPT,
+                (PPT.workspace_id == PPH.workspace_id)
+                & (PPT.source == PPH.source)
+                & (PPT.handle == PPH.handle),
             )
-        ]
+            .where(PPT.workspace_id == workspace_id)
+            .where(PPT.n >= threshold, PPT.n <= int(seeds[-1].n))
+            .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
+            .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
+            .order_by(period.desc(), PPH.source, PPH.handle)
+            .limit(limit + len(seeds))
+        ):
+            if (src, h) not in counted_pairs:
+                best.append((-int(c), src, h))
+                names[(src, h)] = (name, followers)
+        best.sort()
+    rows = [(src, h, -c, *names[(src, h)]) for c, src, h in best[:limit]]
     return [
         {"source": src, "handle": h, "name": n, "posts": int(c), "followers": f}
         for src, h, c, n, f in rows

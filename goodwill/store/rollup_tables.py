@@ -78,7 +78,10 @@ class RollupPeopleTotal(Base):
     ``name`` and ``followers`` are the largest seen and are not lowered when posts go away."""
 
     __tablename__ = "rollup_people_totals"
-    __table_args__ = (Index("ix_rollup_people_totals_workspace_n", "workspace_id", "n"), NO_ROWID)
+    __table_args__ = (
+        Index("ix_rollup_people_totals_workspace_n", "workspace_id", "n", "source", "handle"),
+        NO_ROWID,
+    )
 
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True

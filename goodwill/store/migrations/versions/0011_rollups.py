@@ -86,7 +86,9 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index(
-        "ix_rollup_people_totals_workspace_n", "rollup_people_totals", ["workspace_id", "n"]
+        "ix_rollup_people_totals_workspace_n",
+        "rollup_people_totals",
+        ["workspace_id", "n", "source", "handle"],
     )
     # Count the posts already stored. Imported here, not at the top: only this step needs it.
     from goodwill.store.rollups import rebuild
