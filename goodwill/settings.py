@@ -207,11 +207,12 @@ class Settings(BaseSettings):
         description="The sliding window, in minutes, that failed logins count in.",
     )
     figures_cache_seconds: float = Field(
-        default=60.0,
+        default=0.0,
         ge=0,
         description=(
             "How old, in seconds, the dashboard's figures and the per-topic counts may get before "
-            "they are recomputed in the background (0: always recompute, slow on big stores)."
+            "they are recomputed in the background (0: read afresh on every request; they come "
+            "from the rollups, a few milliseconds)."
         ),
     )
     live_poll_seconds: float = Field(

@@ -41,10 +41,18 @@ SHOTS = os.environ.get("GOODWILL_SCREENSHOTS")  # a folder: save screenshots the
 
 
 @contextmanager
-def live_server(tmp_path: Path, **overrides: object) -> Iterator[tuple[str, Repository, Settings]]:
-    """``overrides``: further settings (``http_allow_private=True`` for local receivers)."""
+def live_server(
+    tmp_path: Path, database_url: str | None = None, **overrides: object
+) -> Iterator[tuple[str, Repository, Settings]]:
+    """The app on a free port, on ``database_url`` (a fresh SQLite file when None).
+
+    ``overrides``: further settings (``http_allow_private=True`` for local receivers)."""
     base: dict[str, object] = {"ingest_batch_size": 200, "live_poll_seconds": 0.5}
-    settings = Settings(data_dir=tmp_path, **{**base, **overrides})  # type: ignore[arg-type]
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        **{**base, **overrides},  # type: ignore[arg-type]
+    )
     engine = create_store_engine(settings.resolved_database_url())
     upgrade(engine)
     repo = Repository(engine)

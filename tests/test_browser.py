@@ -1,5 +1,7 @@
 """In a real browser (Debian's Chromium through Playwright): the first run, a day's work on the
-demo workspace, charts, and a corpus of XSS payloads that must stay inert text.
+demo workspace, charts, and a corpus of XSS payloads that must stay inert text. The day's work
+and the XSS corpus run on SQLite and on PostgreSQL (the ``database_url`` fixture); the first
+run, which touches little of the store, on SQLite.
 
 Set GOODWILL_SCREENSHOTS=docs/screenshots to refresh the screenshots in the docs.
 """
@@ -16,6 +18,7 @@ import pytest
 from goodwill.demo import BRAND, TOPICS, demo_posts
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
+from goodwill.store.repository import MentionFilter
 from tests.browser import browser_page, live_server, shot
 from tests.webclient import PASSWORD, make_user
 
@@ -74,8 +77,8 @@ def test_first_run_walk(tmp_path: Path) -> None:
         assert page.dialogs == []
 
 
-def test_a_day_on_the_demo_workspace(tmp_path: Path) -> None:
-    with live_server(tmp_path) as (base, repo, settings), browser_page() as page:
+def test_a_day_on_the_demo_workspace(tmp_path: Path, database_url: str) -> None:
+    with live_server(tmp_path, database_url) as (base, repo, settings), browser_page() as page:
         ws = repo.add_workspace(BRAND["workspace"], default=True)
         for t in TOPICS:
             repo.add_topic(ws.id, t["name"], TopicKind(t["kind"]), t["query"])
@@ -100,6 +103,24 @@ def test_a_day_on_the_demo_workspace(tmp_path: Path) -> None:
         page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
         page.mouse.click(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
         page.wait_for_url(re.compile(r"/mentions\?topic=\d+&since=\d{4}-\d\d-\d\d&until="))
+        # ... and the stream shows that topic's mentions of that day, nothing else.
+        clicked = re.search(r"topic=(\d+)&since=([\d-]+)&until=([\d-]+)", page.url)
+        assert clicked and clicked.group(2) == clicked.group(3)
+        day = clicked.group(2)
+        times = page.locator("li.mention time").evaluate_all(
+            "els => els.map(e => e.getAttribute('datetime'))"
+        )
+        assert times and all(t.startswith(day) for t in times), (day, times)
+        in_topic = {
+            p.id
+            for p in repo.mentions(
+                ws.id,
+                MentionFilter(topic_ids=[int(clicked.group(1))], include_duplicates=True),
+                limit=500,
+            ).posts
+        }
+        shown = page.locator("li.mention").evaluate_all("els => els.map(e => e.id)")
+        assert shown and {int(i.removeprefix("m-")) for i in shown} <= in_topic
 
         # Searching.
         page.goto(f"{base}/w/{ws.id}/mentions")
@@ -161,8 +182,8 @@ XSS = [
 ]
 
 
-def test_xss_payloads_stay_inert(tmp_path: Path) -> None:
-    with live_server(tmp_path) as (base, repo, settings), browser_page() as page:
+def test_xss_payloads_stay_inert(tmp_path: Path, database_url: str) -> None:
+    with live_server(tmp_path, database_url) as (base, repo, settings), browser_page() as page:
         ws = repo.add_workspace("Inert")
         topic = repo.add_topic(ws.id, "all", TopicKind.BRAND, "payload")
         now = datetime.now(UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -24,6 +24,7 @@ from goodwill.store.alerts import AlertStore
 from goodwill.store.inbox_tables import Conversation
 from goodwill.store.people_tables import ForgottenIdentity
 from goodwill.store.repository import MentionFilter, Repository
+from goodwill.store.rollups import PEOPLE_HOURS, PEOPLE_TOTALS, POST_HOURS, TOPIC_HOURS, rebuild
 from goodwill.store.tables import AlertEvent, Correction, Post
 
 T0 = datetime.now(UTC) - timedelta(hours=2)
@@ -69,6 +70,13 @@ def rows() -> list[dict[str, Any]]:
             "created_at": at(30),
             "author": {"id": "111", "handle": "@cy@mastodon.example"},
         },
+    ]
+
+
+def _rollup_rows(conn: Connection, ws: int) -> list[list[tuple[Any, ...]]]:
+    return [
+        sorted(tuple(r) for r in conn.execute(select(t).where(t.c.workspace_id == ws)))
+        for t in (TOPIC_HOURS, POST_HOURS, PEOPLE_HOURS, PEOPLE_TOTALS)
     ]
 
 
@@ -126,6 +134,9 @@ def test_export_then_forget_and_reimport_brings_nothing_back(
             for e in s.scalars(select(AlertEvent).where(AlertEvent.workspace_id == ws)):
                 found.append(e.title + json.dumps(e.payload))
             assert s.scalar(select(func.count()).select_from(Correction)) == 0
+            for table in (PEOPLE_HOURS, PEOPLE_TOTALS):
+                for row in s.execute(select(table).where(table.c.workspace_id == ws)):
+                    found += [str(v) for v in row]
         for c in inbox.conversations(ws):
             found += [n.text for n in inbox.notes(ws, c.id)]
         return found
@@ -138,6 +149,11 @@ def test_export_then_forget_and_reimport_brings_nothing_back(
         assert repo.mentions(ws, MentionFilter(search="sister")).posts == []
         names = [v.name for v in people.list_people(ws)[0]]
         assert "Ana Lima" not in names
+        # The dashboard's rollups are what a recount from the remaining posts gives.
+        with repo.engine.begin() as conn:
+            kept = _rollup_rows(conn, ws)
+            rebuild(conn, ws)
+            assert _rollup_rows(conn, ws) == kept
 
     assert_gone()
     # Bea's words stay, without Ana's handle; the brand's reply stays, without it too.

@@ -43,7 +43,7 @@ FORM = {
     "text": "x",
     "action": "thanked",
     "other_id": "1",
-    "confirm": "x",
+    "confirm": f"Beta {SECRET}",  # the name that would confirm deleting B
 }
 JSON = {
     "label": "negative",
@@ -144,7 +144,8 @@ def _b_state(repo: Repository, ids: dict[str, int]) -> tuple[object, ...]:
     person_notes = [n.text for n in people.notes(b, person.id)]
     story = (person.roles, person.tags, person.identities, cases, person_notes)
     state = (topics, sources, members, corrections, tokens, repo.post_count(b), inbox_state)
-    return (*state, alerts, endpoints, feed, len(store.delivery_log(b)), story)
+    names = [w.name for w in repo.workspaces()]
+    return (names, *state, alerts, endpoints, feed, len(store.delivery_log(b)), story)
 
 
 def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings) -> None:
@@ -180,6 +181,8 @@ def test_no_route_reaches_another_workspace(repo: Repository, settings: Settings
                         kwargs["json"] = {**JSON, "status": status}
                     else:
                         kwargs["data"] = {**FORM, "status": status, "csrf_token": token}
+                if method == "DELETE":
+                    kwargs["params"] = {"confirm": f"Beta {SECRET}"}
                 answer = client.request(method, path, follow_redirects=False, **kwargs)
                 assert answer.status_code in (403, 404), (method, path, answer.status_code)
                 assert SECRET not in answer.text, (method, path)

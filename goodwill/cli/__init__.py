@@ -12,6 +12,7 @@ from goodwill.cli.data import export_posts, import_posts, mentions_app, query_ap
 from goodwill.cli.inbox import inbox_app
 from goodwill.cli.manage import sources_app, topics_app, workspaces_app
 from goodwill.cli.people import people_app
+from goodwill.cli.rollups import rollups_app
 from goodwill.cli.run import demo, listen, serve
 from goodwill.cli.users import users_app
 from goodwill.cli.workers import worker, workers_app
@@ -37,6 +38,7 @@ app.command()(reanalyze)
 app.add_typer(users_app, name="users")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(people_app, name="people")
+app.add_typer(rollups_app, name="rollups")
 app.command("import")(import_posts)
 app.command("export")(export_posts)
 app.command()(listen)

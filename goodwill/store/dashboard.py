@@ -1,7 +1,8 @@
-"""The dashboard's figures for one workspace and period, each in one grouped query.
+"""The dashboard's figures for one workspace and period, read from the rollups.
 
-Why grouped in the database: a month of a busy brand is hundreds of thousands of mentions; only
-the per-day counts (a few hundred rows) leave the database.
+Why rollups: a month of a busy brand is hundreds of thousands of mentions, seconds to group in
+SQLite; the rollups (``store.rollup_tables``, kept exact by ``store.rollups``) hold them already
+counted per UTC hour, a few thousand rows a month.
 """
 
 from __future__ import annotations
@@ -10,18 +11,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from goodwill.store.repository import effective_sentiment
-from goodwill.store.tables import Mention, Post, Source, Topic, utcnow
+from goodwill.store.rollup_tables import (
+    RollupPeopleHour,
+    RollupPeopleTotal,
+    RollupPostHour,
+    RollupTopicHour,
+)
+from goodwill.store.rollups import hour_of
+from goodwill.store.tables import Source, Topic, utcnow
 
-__all__ = ["Dashboard", "dashboard", "mention_counts"]
+__all__ = ["Dashboard", "dashboard", "mention_counts", "top_people"]
+
+TH, PH, PPH, PPT = RollupTopicHour, RollupPostHour, RollupPeopleHour, RollupPeopleTotal
 
 
 def mention_counts(engine: Engine, workspace_id: int) -> dict[str, Any]:
     """Posts in any topic, and mentions per topic name (reposts included, as volume): the same
-    figures as ``Repository.count_mentions`` without filters, from the mentions index alone."""
+    figures as ``Repository.count_mentions`` without filters, from the rollups."""
     with Session(engine) as s:
         names = dict(
             s.execute(select(Topic.id, Topic.name).where(Topic.workspace_id == workspace_id)).all()
@@ -29,17 +38,13 @@ def mention_counts(engine: Engine, workspace_id: int) -> dict[str, Any]:
         per_topic = {
             names[tid]: int(n)
             for tid, n in s.execute(
-                select(Mention.topic_id, func.count())
-                .where(Mention.workspace_id == workspace_id)
-                .group_by(Mention.topic_id)
+                select(TH.topic_id, func.sum(TH.n))
+                .where(TH.workspace_id == workspace_id)
+                .group_by(TH.topic_id)
             )
-            if tid in names
+            if tid in names and n
         }
-        total = s.scalar(
-            select(func.count(func.distinct(Mention.post_id))).where(
-                Mention.workspace_id == workspace_id
-            )
-        )
+        total = s.scalar(select(func.sum(PH.n)).where(PH.workspace_id == workspace_id))
     return {"mentions": int(total or 0), "topics": per_topic}
 
 
@@ -73,16 +78,100 @@ class Dashboard:
         }
 
 
-def _day(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()[:10]
-    return str(value)[:10]
+EPOCH = date(1970, 1, 1)
 
 
-def dashboard(engine: Engine, workspace_id: int, days: int) -> Dashboard:
-    now = utcnow()
-    since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day_list = [(since + timedelta(days=i)).date().isoformat() for i in range(days)]
+def _day(day_number: int) -> str:
+    return (EPOCH + timedelta(days=int(day_number))).isoformat()
+
+
+def top_people(
+    s: Session, workspace_id: int, since_hour: int, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The authors with most posts in topics since ``since_hour``, exactly, without reading
+    every author of the period.
+
+    Nobody posts more in a period than in all time. So: count the period of the authors with
+    the most posts of all time, take the ``limit``-th best period count as a threshold, then
+    count the period of every author whose all-time total reaches it (only they can be in the
+    top) and rank those; usually they are all among the first ones, and that count is the
+    answer. How many authors that reads depends on how concentrated the voices
+    are: few when some people post a lot, all of them when everyone posts about as much.
+    """
+    period = func.sum(PPH.n).label("posts")
+    # One backward walk of the (workspace, n, source, handle) index, ties broken by key.
+    by_total_order = (PPT.n.desc(), PPT.source.desc(), PPT.handle.desc())
+    seeds = s.execute(
+        select(PPT.source, PPT.handle, PPT.n, PPT.name, PPT.followers)
+        .where(PPT.workspace_id == workspace_id)
+        .order_by(*by_total_order)
+        .limit(limit * 5)
+    ).all()
+    names = {(r.source, r.handle): (r.name, r.followers) for r in seeds}
+    listed = select(PPT.source, PPT.handle).where(PPT.workspace_id == workspace_id)
+    # The same authors as ``seeds`` (same order, ties broken by key), counted over the period.
+    by_total = listed.order_by(*by_total_order)
+    ranked_by_total = by_total.limit(limit * 5).subquery()
+    counted = s.execute(
+        select(PPH.source, PPH.handle, period)
+        .join(
+            ranked_by_total,
+            (ranked_by_total.c.source == PPH.source) & (ranked_by_total.c.handle == PPH.handle),
+        )
+        .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
+        .group_by(PPH.source, PPH.handle)
+    ).all()
+    best = sorted(((-int(c), src, h) for src, h, c in counted if c))
+    threshold = -best[limit - 1][0] if len(best) >= limit else 1
+    # Every author whose all-time total reaches the threshold is among the seeds when the
+    # seeds are everyone, or the last seed's total is below it: their counts are the answer.
+    covered = len(seeds) < limit * 5 or int(seeds[-1].n) < threshold
+    if not covered:
+        # The others who could still win: all-time totals between the threshold and the last
+        # seed's (authors above it are seeds, counted already; ties are skipped here).
+        counted_pairs = set(names)
+        for src, h, c, name, followers in s.execute(
+            select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
+            .join(
+                PPT,
+                (PPT.workspace_id == PPH.workspace_id)
+                & (PPT.source == PPH.source)
+                & (PPT.handle == PPH.handle),
+            )
+            .where(PPT.workspace_id == workspace_id)
+            .where(PPT.n >= threshold, PPT.n <= int(seeds[-1].n))
+            .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
+            .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
+            .order_by(period.desc(), PPH.source, PPH.handle)
+            .limit(limit + len(seeds))
+        ):
+            if (src, h) not in counted_pairs:
+                best.append((-int(c), src, h))
+                names[(src, h)] = (name, followers)
+        best.sort()
+    rows = [(src, h, -c, *names[(src, h)]) for c, src, h in best[:limit]]
+    return [
+        {"source": src, "handle": h, "name": n, "posts": int(c), "followers": f}
+        for src, h, c, n, f in rows
+    ]
+
+
+def dashboard(engine: Engine, workspace_id: int, days: int, *, offset_hours: int = 0) -> Dashboard:
+    """The figures of the last ``days`` days (today included), from the rollups.
+
+    Days are UTC days, or those of a time zone ``offset_hours`` whole hours from UTC: the
+    rollups count per UTC hour, so any whole-hour offset gives exact days.
+    """
+    if not -14 <= offset_hours <= 14:
+        raise ValueError(f"offset_hours must be between -14 and 14, not {offset_hours}")
+    shift = timedelta(hours=offset_hours)
+    local_now = utcnow() + shift
+    local_since = (local_now - timedelta(days=days - 1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    since = local_since - shift
+    since_hour = hour_of(since)
+    day_list = [(local_since + timedelta(days=i)).date().isoformat() for i in range(days)]
     with Session(engine) as s:
         topics = {
             t.id: {"id": t.id, "name": t.name, "kind": t.kind}
@@ -90,36 +179,28 @@ def dashboard(engine: Engine, workspace_id: int, days: int) -> Dashboard:
                 select(Topic).where(Topic.workspace_id == workspace_id).order_by(Topic.id)
             )
         }
-        mention_day = func.date(Mention.created_at)
         volume: dict[int, dict[str, int]] = {tid: {} for tid in topics}
+        t_day = (TH.hour + offset_hours) // 24
         for tid, day, n in s.execute(
-            select(Mention.topic_id, mention_day, func.count())
-            # Naming the topics lets the (workspace, topic, time) index seek each topic's period
-            # instead of reading every mention of the workspace.
-            .where(Mention.workspace_id == workspace_id, Mention.topic_id.in_(list(topics)))
-            .where(Mention.created_at >= since)
-            .group_by(Mention.topic_id, mention_day)
+            select(TH.topic_id, t_day, func.sum(TH.n))
+            .where(TH.workspace_id == workspace_id, TH.hour >= since_hour)
+            .group_by(TH.topic_id, t_day)
         ):
-            if tid in volume:
+            if tid in volume and n:
                 volume[tid][_day(day)] = int(n)
 
-        in_topics = exists(
-            select(Mention.post_id).where(
-                Mention.post_id == Post.id, Mention.workspace_id == workspace_id
-            )
-        )
-        post_day = func.date(Post.created_at)
-        label = func.coalesce(effective_sentiment(), "unknown")
         sentiment: dict[str, dict[str, int]] = {
             k: {} for k in ("negative", "neutral", "positive", "unknown")
         }
+        p_day = (PH.hour + offset_hours) // 24
         for lab, day, n in s.execute(
-            select(label, post_day, func.count())
-            .where(Post.workspace_id == workspace_id, Post.created_at >= since, in_topics)
-            .where(Post.duplicate_of.is_(None))
-            .group_by(label, post_day)
+            select(PH.sentiment, p_day, func.sum(PH.n))
+            .where(PH.workspace_id == workspace_id, PH.hour >= since_hour)
+            .where(PH.duplicate.is_(False))
+            .group_by(PH.sentiment, p_day)
         ):
-            sentiment.setdefault(str(lab), {})[_day(day)] = int(n)
+            if n:
+                sentiment.setdefault(str(lab), {})[_day(day)] = int(n)
 
         voice = {
             tid: sum(volume[tid].values())
@@ -130,25 +211,7 @@ def dashboard(engine: Engine, workspace_id: int, days: int) -> Dashboard:
         share = [
             {**topics[tid], "mentions": n, "share": round(n / total, 4)} for tid, n in voice.items()
         ]
-
-        people = s.execute(
-            select(
-                Post.source,
-                Post.author_handle,
-                func.max(Post.author_name),
-                func.count(),
-                func.max(Post.author_followers),
-            )
-            .where(Post.workspace_id == workspace_id, Post.created_at >= since, in_topics)
-            .where(Post.is_own.is_(False), Post.author_handle.is_not(None))
-            .group_by(Post.source, Post.author_handle)
-            .order_by(func.count().desc())
-            .limit(10)
-        ).all()
-        top_people = [
-            {"source": src, "handle": h, "name": n, "posts": int(c), "followers": f}
-            for src, h, n, c, f in people
-        ]
+        people = top_people(s, workspace_id, since_hour)
         sources = [
             {
                 "id": src.id,
@@ -164,4 +227,4 @@ def dashboard(engine: Engine, workspace_id: int, days: int) -> Dashboard:
                 select(Source).where(Source.workspace_id == workspace_id).order_by(Source.id)
             )
         ]
-    return Dashboard(since, day_list, volume, sentiment, share, top_people, sources, topics)
+    return Dashboard(since, day_list, volume, sentiment, share, people, sources, topics)

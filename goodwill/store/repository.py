@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, exists, func, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
+from goodwill.store.rollups import effective_sentiment, kept_exact, rebuild
 from goodwill.store.search import MANY_HITS, search_condition, sqlite_hit_count
 from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
 
@@ -116,6 +117,34 @@ class Repository:
             return defaults[0] if defaults else all_ws[0]
         raise NotFound("several workspaces exist and none is the default: pass --workspace NAME")
 
+    def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
+        name = name.strip()
+        if not name:
+            raise StoreError("a workspace needs a name")
+        if len(name) > 200:
+            raise StoreError("a workspace name has at most 200 characters")
+        with self.session() as s, s.begin():
+            ws = s.get(Workspace, workspace_id)
+            if ws is None:
+                raise NotFound(f"no workspace {workspace_id}")
+            taken = s.scalar(
+                select(Workspace.id).where(Workspace.name == name, Workspace.id != workspace_id)
+            )
+            if taken is not None:
+                raise StoreError(f"a workspace named {name!r} exists already")
+            ws.name = name
+        return ws
+
+    def delete_workspace(self, workspace_id: int) -> None:
+        """Delete a workspace and everything in it, in one transaction: its topics, sources,
+        posts (each workspace stores its own copy of a post it matched), mentions, corrections,
+        conversations and notes, alert rules, endpoints and events, rollups and memberships,
+        all by the foreign keys' ``ON DELETE CASCADE``. User accounts stay."""
+        with writer(self.engine).begin() as conn:
+            gone = conn.execute(delete(Workspace).where(Workspace.id == workspace_id))
+            if not gone.rowcount:
+                raise NotFound(f"no workspace {workspace_id}")
+
     def set_default_workspace(self, name: str) -> Workspace:
         ws = self.workspace(name)
         with self.session() as s, s.begin():
@@ -166,6 +195,10 @@ class Repository:
         topic = self.topic(workspace_id, name)
         with self.session() as s, s.begin():
             s.delete(s.get_one(Topic, topic.id))
+            s.flush()
+            # Its mentions went by cascade; which posts are still in some topic is easiest
+            # (and, for a large topic, fastest) counted again from scratch.
+            rebuild(s.connection(), workspace_id)
 
     def all_enabled_topics(self) -> list[Topic]:
         """Every workspace's topics, for the one matcher that serves them all (not user-facing)."""
@@ -438,7 +471,7 @@ class Repository:
         if not analyses:
             return
         posts = cast(Table, Post.__table__)
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, kept_exact(conn, workspace_id, list(analyses)):
             latest = latest_corrections(conn, workspace_id, list(analyses))
             conn.execute(
                 update(posts)
@@ -472,11 +505,18 @@ class Repository:
                 raise NotFound(f"no post {post_id} in this workspace")
             before = (post.analysis or {}).get(field)
             old = before.get("label") if isinstance(before, dict) else None
-            post.analysis = corrected(post.analysis or {}, {field: new})
-            correction = Correction(
-                workspace_id=workspace_id, post_id=post_id, field=field, old=old, new=new, who=who
-            )
-            s.add(correction)
+            with kept_exact(s.connection(), workspace_id, [post_id]):
+                post.analysis = corrected(post.analysis or {}, {field: new})
+                correction = Correction(
+                    workspace_id=workspace_id,
+                    post_id=post_id,
+                    field=field,
+                    old=old,
+                    new=new,
+                    who=who,
+                )
+                s.add(correction)
+                s.flush()
         return correction
 
     def corrections(
@@ -493,12 +533,6 @@ class Repository:
             q = q.where(Correction.created_at >= since)
         with self.session() as s:
             return [(row[0], row[1]) for row in s.execute(q)]
-
-
-def effective_sentiment() -> Any:
-    """The label a post is shown with: the analysis column already holds the latest user
-    correction laid over the model's label (``store.corrections``)."""
-    return Post.analysis[("sentiment", "label")].as_string()
 
 
 def _asdict(f: MentionFilter) -> dict[str, Any]:

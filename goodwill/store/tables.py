@@ -513,3 +513,4 @@ class LoginFailure(Base):
 # everyone who imports the tables (migrations, the schema test).
 from goodwill.store import inbox_tables as inbox_tables  # noqa: E402
 from goodwill.store import people_tables as people_tables  # noqa: E402
+from goodwill.store import rollup_tables as rollup_tables  # noqa: E402

@@ -36,6 +36,7 @@ from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
 from goodwill.store.people_tables import ForgottenIdentity, identity_hashes, text_hash
+from goodwill.store.rollups import Delta, apply, contributions
 from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
 __all__ = ["WriteResult", "write_batch"]
@@ -432,10 +433,27 @@ def _write(
     band_rows = [
         (band, workspace_id, ids[i]) for i in first for band in sorted(set(new[i].keys.bands))
     ]
+    # The rollups count new posts from the batch itself: one grouped upsert per rollup table.
+    rollup = Delta()
     for i, item in enumerate(new):
         mentions_of(ids[i], item)
+        author = item.post.author
+        rollup.add_post(
+            item.topic_ids,
+            item.post.created_at,
+            item.analysis,
+            duplicate=refs[i] is not None,
+            source=item.post.source,
+            handle=author.handle if author else None,
+            name=author.name if author else None,
+            followers=author.followers if author else None,
+            is_own=item.post.is_own,
+        )
     result.inserted = len(new)
 
+    changed_ids = [post_id for post_id, _ in changed]
+    # Edited posts may change hour, mentions, label or author: what they counted for goes.
+    before = contributions(conn, workspace_id, changed_ids) if changed else Delta()
     if changed:
         # An edited post is analysed again (its text changed); users' corrections are laid over
         # the new labels. Without analysis (switched off) the stored one is left as it was.
@@ -469,7 +487,6 @@ def _write(
                 .values({name: bindparam(name) for name in columns}),
                 params,
             )
-        changed_ids = [post_id for post_id, _ in changed]
         conn.execute(delete(Mention).where(_one_of(conn, Mention.post_id, changed_ids)))
         for post_id, item in changed:
             mentions_of(post_id, item)
@@ -491,6 +508,9 @@ def _write(
         ],
     )
     result.mentions = len(mention_rows)
+    if changed:
+        rollup.plus(contributions(conn, workspace_id, changed_ids).minus(before))
+    apply(conn, workspace_id, rollup)
     if source_id is not None:
         values: dict[str, Any] = {
             "last_success_at": now,

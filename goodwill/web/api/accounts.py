@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from goodwill.store.accounts import Role
 from goodwill.store.repository import StoreError
@@ -15,6 +15,7 @@ from goodwill.web.api.models import (
     NewTokenOut,
     TokenIn,
     TokenOut,
+    WorkspaceIn,
     WorkspaceOut,
 )
 from goodwill.web.deps import Access, api_access, api_user, ctx
@@ -40,6 +41,34 @@ def me(request: Request, user: Annotated[User, Depends(api_user)]) -> MeOut:
 def workspaces(request: Request, user: Annotated[User, Depends(api_user)]) -> list[WorkspaceOut]:
     mine = ctx(request).accounts.workspaces_of(user)
     return [WorkspaceOut(id=w.id, name=w.name, role=r.value) for w, r in mine]
+
+
+@router.patch("/workspaces/{workspace_id}", response_model=WorkspaceOut)
+def rename_workspace(
+    request: Request,
+    body: WorkspaceIn,
+    access: Annotated[Access, Depends(api_access(Role.OWNER))],
+) -> WorkspaceOut:
+    """Rename the workspace (owners)."""
+    try:
+        ws = ctx(request).repo.rename_workspace(access.workspace.id, body.name)
+    except StoreError as exc:
+        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
+    return WorkspaceOut(id=ws.id, name=ws.name, role=access.role.value)
+
+
+@router.delete("/workspaces/{workspace_id}", status_code=204)
+def delete_workspace(
+    request: Request,
+    access: Annotated[Access, Depends(api_access(Role.OWNER))],
+    confirm: Annotated[str, Query(description="The workspace's exact name, as a safeguard.")],
+) -> None:
+    """Delete the workspace and everything in it (owners); ``confirm`` must be its name."""
+    if confirm != access.workspace.name:
+        raise HTTPException(422, "confirm must be the workspace's exact name")
+    c = ctx(request)
+    c.repo.delete_workspace(access.workspace.id)
+    c.figures.forget(access.workspace.id)
 
 
 @router.get("/workspaces/{workspace_id}/members", response_model=list[MemberOut])

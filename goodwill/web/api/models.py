@@ -17,9 +17,14 @@ __all__ = [
     "SourcePatch",
     "TopicIn",
     "TopicOut",
+    "WorkspaceIn",
     "WorkspaceOut",
     "redact",
 ]
+
+
+class WorkspaceIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
 
 
 class WorkspaceOut(BaseModel):

@@ -88,6 +88,38 @@ def change_member(
     return RedirectResponse(f"/w/{access.workspace.id}/settings", status_code=303)
 
 
+# -- the workspace itself (owners) -----------------------------------------------------------
+
+
+@router.post("/w/{workspace_id}/rename")
+def rename_workspace(
+    request: Request,
+    access: Annotated[Access, Depends(page_access(Role.OWNER))],
+    name: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        ctx(request).repo.rename_workspace(access.workspace.id, name)
+    except StoreError as exc:
+        return _settings(request, access, str(exc), 422)
+    return RedirectResponse(f"/w/{access.workspace.id}/settings", status_code=303)
+
+
+@router.post("/w/{workspace_id}/delete")
+def delete_workspace(
+    request: Request,
+    access: Annotated[Access, Depends(page_access(Role.OWNER))],
+    confirm: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Deletes the workspace with everything in it, once its name is typed exactly."""
+    if confirm.strip() != access.workspace.name:
+        message = f"type the workspace's name, {access.workspace.name}, to delete it"
+        return _settings(request, access, message, 422)
+    c = ctx(request)
+    c.repo.delete_workspace(access.workspace.id)
+    c.figures.forget(access.workspace.id)
+    return RedirectResponse("/", status_code=303)
+
+
 # -- the user's own account ----------------------------------------------------------------
 
 
