@@ -4,27 +4,30 @@ Everything that brings posts in (file imports, the listener, Celery workers) cal
 ``Ingestor.ingest``. The cursor that follows a batch is written in the same transaction as the
 batch, so a crash at any point resumes without losing or repeating anything.
 
-Everything runs in one process, batch after batch. We measured a pipeline worker process and a
-writer thread (benchmarks/bench_ingest.py): on the two vCPUs of our reference machine two busy
-processes run no faster than one, and a thread convoys on the GIL, which SQLite gives up for
-every row it steps. Scale-out is Celery workers (``goodwill.workers``), each running this
-same loop.
+A large import (several full batches) runs the pipeline one batch ahead in a child process
+(``pipeline.ahead``) while this process writes, when the machine has a second core; everything
+else runs in one process, batch after batch. A writer thread does not help: it convoys on the
+GIL, which SQLite gives up for every row it steps. Scale-out is Celery workers
+(``goodwill.workers``), each running this same loop.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, CancelledError, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
+from goodwill.pipeline.ahead import PipelineAhead, can_run_ahead
 from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import (
     Analyzer,
     ItemProblem,
+    ProcessedPost,
     TopicSpec,
     build_topic_index,
     process_batch,
@@ -40,6 +43,8 @@ __all__ = ["IngestReport", "Ingestor"]
 MAX_PROBLEMS_KEPT = 1000
 # Objects allocated between collections of the youngest generation while a batch is in flight.
 _GC_YOUNG_THRESHOLD = 50_000
+# Smaller batches mean a stream that wants each post stored soon, not a bulk import.
+_AHEAD_MIN_BATCH = 1000
 
 
 @contextmanager
@@ -89,6 +94,7 @@ class IngestReport:
 
 
 Items = list[tuple[str, Any]]
+Processed = tuple[list[ProcessedPost], list[ItemProblem]]
 
 
 def _split(batch: Items, report: IngestReport) -> Items:
@@ -130,19 +136,49 @@ class Ingestor:
         self.settings = settings
         self.after_batch = list(after_batch)
         self.analyzers = default_analyzers(settings) if analyzers is None else analyzers
+        # The child process can build the same analyzers only when they come from settings
+        # (or there are none).
+        self._ahead_analyses = analyzers is None
+        self._ahead_possible = analyzers is None or not analyzers
         self._index: TopicIndex | None = None
+        self._specs: list[TopicSpec] = []
         self._version: object = None
+        self._ahead: PipelineAhead | None = None
         self.topic_problems: list[ItemProblem] = []
 
     def index(self) -> TopicIndex:
         version = self.repo.topics_version()
         if self._index is None or version != self._version:
-            specs = [
+            self._specs = [
                 TopicSpec(t.workspace_id, t.id, t.query) for t in self.repo.all_enabled_topics()
             ]
-            self._index, self.topic_problems = build_topic_index(specs)
+            self._index, self.topic_problems = build_topic_index(self._specs)
             self._version = version
+            self.close()  # a child holding the old topics
         return self._index
+
+    def close(self) -> None:
+        """Stop the pipeline's child process, if one was started (it also ends with us)."""
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+    def _pipeline_ahead(self, first_batch: int, more: bool) -> PipelineAhead | None:
+        """The child process for an import of several full batches, when it can help."""
+        size = self.settings.ingest_batch_size
+        if (
+            not more
+            or first_batch < size
+            or size < _AHEAD_MIN_BATCH
+            or not self.settings.ingest_ahead
+            or not self._ahead_possible
+            or not can_run_ahead()
+        ):
+            return None
+        if self._ahead is None:
+            analyses = self.settings if self._ahead_analyses else None
+            self._ahead = PipelineAhead(self._specs, analyses)
+        return self._ahead
 
     def ingest(
         self,
@@ -177,10 +213,14 @@ class Ingestor:
         report = IngestReport()
         index = self.index()
         wrote_cursor = False
-        for batch, last in _batches(items, self.settings.ingest_batch_size):
-            report.read += len(batch)
-            processed, problems = process_batch(
-                _split(batch, report),
+        ahead: PipelineAhead | None = None
+        # The batch processed but not yet written: (processed posts and problems, or the
+        # child's future of them; whether it is the last batch).
+        pending: tuple[Processed | Future[Processed], bool, Items] | None = None
+
+        def process_here(good: Items) -> Processed:
+            return process_batch(
+                good,
                 workspace_id=workspace_id,
                 index=index,
                 default_source=default_source,
@@ -188,6 +228,18 @@ class Ingestor:
                 assume_tz=assume_tz,
                 analyzers=self.analyzers,
             )
+
+        def write(done: Processed | Future[Processed], last: bool, good: Items) -> None:
+            nonlocal wrote_cursor, ahead
+            if isinstance(done, Future):
+                try:
+                    done = done.result()
+                except (BrokenExecutor, CancelledError):
+                    # The child died (killed, out of memory): this process goes on alone.
+                    self.close()
+                    ahead = None
+                    done = process_here(good)
+            processed, problems = done
             report.note(problems)
             result = write_batch(
                 self.repo.engine,
@@ -202,6 +254,34 @@ class Ingestor:
                 hook(workspace_id, result.inserted)
             if on_batch is not None:
                 on_batch(report)
+
+        for n, (batch, last) in enumerate(_batches(items, self.settings.ingest_batch_size)):
+            report.read += len(batch)
+            good = _split(batch, report)
+            if n == 0:
+                # Starting the child takes a moment: the first batch is processed here.
+                ahead = self._pipeline_ahead(len(batch), not last)
+            done: Processed | Future[Processed]
+            if ahead is not None and n > 0:
+                try:
+                    done = ahead.submit(
+                        good,
+                        workspace_id=workspace_id,
+                        default_source=default_source,
+                        max_chars=self.settings.max_post_chars,
+                        assume_tz=assume_tz,
+                    )
+                except BrokenExecutor:
+                    self.close()
+                    ahead = None
+                    done = process_here(good)
+            else:
+                done = process_here(good)
+            if pending is not None:
+                write(*pending)  # the child works on ``done`` meanwhile
+            pending = (done, last, good)
+        if pending is not None:
+            write(*pending)
         if source_id is not None and not wrote_cursor:
             # An empty page still moves the cursor (and says the source is alive).
             write_batch(self.repo.engine, workspace_id, [], source_id=source_id, cursor=cursor)

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
             "posts); a crash redoes at most one batch."
         ),
     )
+    ingest_ahead: bool = Field(
+        default=True,
+        description=(
+            "Large imports (several full batches of at least 1,000 posts) run the pipeline one "
+            "batch ahead in a second process while this one writes, on machines with two cores "
+            "or more (docs/operations.md). Off: everything in one process."
+        ),
+    )
     listen_min_interval: float = Field(
         default=60.0,
         gt=0,

@@ -1,0 +1,148 @@
+"""A large import with the pipeline one batch ahead in a child process stores exactly what the
+one-process import stores: the same posts, labels, repeats, mentions, problems and cursor."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from goodwill.domain import TopicKind
+from goodwill.ingest import Ingestor
+from goodwill.pipeline.ahead import can_run_ahead
+from goodwill.settings import Settings
+from goodwill.store.repository import Repository
+from goodwill.store.tables import Mention, Post, Source, Topic
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+WORDS = ["love", "hate", "slow", "delivery", "croissant", "why", "refund", "great", "open"]
+
+pytestmark = pytest.mark.skipif(not can_run_ahead(), reason="needs a second CPU core")
+
+
+def _items(n: int) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for i in range(n):
+        words = " ".join(WORDS[(i * k) % len(WORDS)] for k in (1, 3, 5, 7, 11))
+        obj: dict[str, Any] = {
+            "id": str(i),
+            "source": "x" if i % 3 else "mastodon",
+            "text": f"Brightloaf {words} number {i % 400} again, said the regular customer",
+            "created_at": (T0 + timedelta(seconds=i)).isoformat(),
+            "author": {"id": f"u{i % 97}", "handle": f"@user{i % 97}"},
+        }
+        if i % 2:
+            obj["lang"] = "en"
+        if i % 250 == 7:
+            obj["text"] = ""  # a problem, reported with its line
+        if i % 333 == 5:
+            obj["created_at"] = "yesterday"
+        if i % 5 == 0:
+            obj["text"] = "Crumbly Co " + obj["text"]  # the competitor's topic too
+        out.append((f"line {i + 1}", obj))
+    return out
+
+
+def _stored(repo: Repository, workspace_id: int) -> list[tuple[Any, ...]]:
+    original = aliased(Post)
+    with Session(repo.engine) as s:
+        posts = s.execute(
+            select(
+                Post.source,
+                Post.external_id,
+                Post.text,
+                Post.lang,
+                Post.analysis,
+                Post.dedupe_key,
+                original.external_id,
+            )
+            .outerjoin(original, original.id == Post.duplicate_of)
+            .where(Post.workspace_id == workspace_id)
+            .order_by(Post.source, Post.external_id)
+        ).all()
+        mentions = s.execute(
+            select(Post.source, Post.external_id, Topic.name)
+            .join(Mention, Mention.post_id == Post.id)
+            .join(Topic, Topic.id == Mention.topic_id)
+            .where(Post.workspace_id == workspace_id)
+            .order_by(Post.source, Post.external_id, Topic.name)
+        ).all()
+        cursor = s.scalar(select(Source.cursor).where(Source.workspace_id == workspace_id))
+    return [*map(tuple, posts), *map(tuple, mentions), ("cursor", cursor)]
+
+
+def test_pipeline_ahead_stores_what_one_process_stores(
+    repo: Repository, settings: Settings
+) -> None:
+    items = _items(3500)
+    results = []
+    for ahead in (False, True):
+        ws = repo.add_workspace(f"ahead {ahead}").id
+        repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
+        repo.add_topic(ws, "rival", TopicKind.COMPETITOR, '"crumbly co"')
+        source = repo.add_source(ws, "rss", "feed", {"url": "https://b.example/f"}, 900)
+        run = settings.model_copy(
+            update={"ingest_batch_size": 1000, "ingest_ahead": ahead, "sentiment": "vader"}
+        )
+        ingestor = Ingestor(repo, run)
+        try:
+            report = ingestor.ingest(ws, items, source_id=source.id, cursor={"page": 9})
+            assert (ingestor._ahead is not None) == ahead  # the child really ran
+        finally:
+            ingestor.close()
+        results.append((report.as_dict(), _stored(repo, ws)))
+    (one_report, one_rows), (ahead_report, ahead_rows) = results
+    assert one_report["inserted"] > 3000 and one_report["duplicates"] > 0
+    assert one_report["rejected"] == len(one_report["problems"]) > 0
+    assert ahead_report == one_report
+    assert ahead_rows == one_rows
+    assert ahead_rows[-1] == ("cursor", {"page": 9})
+    labelled = [row for row in ahead_rows if len(row) == 7 and row[4]]
+    assert labelled and all("sentiment" in row[4] for row in labelled)
+
+
+def test_a_child_that_dies_mid_import_loses_nothing(repo: Repository, settings: Settings) -> None:
+    ws = repo.add_workspace("killed").id
+    repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
+    run = settings.model_copy(update={"ingest_batch_size": 1000})
+    ingestor = Ingestor(repo, run, analyzers=())
+    killed: list[int] = []
+
+    def kill_the_child(report: object) -> None:
+        ahead = ingestor._ahead
+        if ahead is not None and not killed:
+            for pid in list(ahead._pool._processes or {}):  # type: ignore[attr-defined]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    try:
+        report = ingestor.ingest(ws, _items(4500), on_batch=kill_the_child)
+    finally:
+        ingestor.close()
+    assert killed
+    expected = Ingestor(repo, run.model_copy(update={"ingest_ahead": False}), analyzers=())
+    again = expected.ingest(ws, _items(4500))
+    assert report.read == 4500 and report.written.inserted + report.written.duplicates > 0
+    # Everything the file holds was stored by the first import: the second finds it all.
+    assert again.written.inserted == 0 and again.written.unchanged == report.written.inserted
+
+
+def test_small_imports_and_custom_analyzers_stay_in_one_process(
+    repo: Repository, settings: Settings
+) -> None:
+    ws = repo.add_workspace("small").id
+    repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
+    run = settings.model_copy(update={"ingest_batch_size": 1000})
+    one_batch = Ingestor(repo, run, analyzers=())
+    one_batch.ingest(ws, _items(900))
+    assert one_batch._ahead is None
+
+    seen: list[int] = []
+    custom = Ingestor(repo, run, analyzers=[lambda batch: seen.append(len(batch))])
+    custom.ingest(ws, _items(2500))
+    assert custom._ahead is None and sum(seen) > 2000  # our analyzer ran, here
