@@ -54,7 +54,7 @@ def _fill(repo: Repository, settings: Settings, name: str) -> int:
         max_per_hour=20,
         endpoints=[],
     )
-    Inbox(repo).refresh(ws)
+    Inbox(repo, settings).refresh(ws)  # people too: their rows must go with the workspace
     return ws
 
 
@@ -83,6 +83,7 @@ def test_owner_renames_and_deletes_with_the_name_typed(
     for table in ("posts", "mentions", "topics", "sources", "corrections", "alert_rules"):
         assert filled[table] > 0, table
     assert filled["inbox_conversations"] > 0 and filled["rollup_post_hours"] > 0
+    assert filled["people"] > 0 and filled["person_identities"] > 0
     make_user(repo, "owner@example.com", workspace_id=doomed, role=Role.OWNER)
     make_user(repo, "admin@example.com", workspace_id=doomed, role=Role.ADMIN)
     filled = _rows(repo, doomed)
