@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, Protocol
 
-from goodwill.analysis.intent import classify_intents
-from goodwill.analysis.risk import RiskModel
 from goodwill.analysis.types import Prediction
-from goodwill.analysis.vader import VaderSentiment
 
 __all__ = [
     "SENTIMENT_MODES",
@@ -58,6 +55,8 @@ def load_sentiment(mode: str) -> SentimentPredictor:
     """The sentiment model for ``mode``, loaded once per process."""
     check_sentiment_mode(mode)
     if mode == "vader":
+        from goodwill.analysis.vader import VaderSentiment
+
         return VaderSentiment.load()
     module = importlib.import_module(_MODEL_MODULE)
     model: SentimentPredictor = module.SentimentModel.load()
@@ -78,6 +77,10 @@ class TextAnalyzer:
         if not texts:
             return []
         sentiments = load_sentiment(self.sentiment_mode).predict(texts)
+        # Imported here: every ``goodwill`` command imports this module, few analyse.
+        from goodwill.analysis.intent import classify_intents
+        from goodwill.analysis.risk import RiskModel
+
         intents = classify_intents(texts)
         risks = RiskModel.load().predict(texts)
         return [
