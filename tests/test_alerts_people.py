@@ -139,9 +139,16 @@ def test_a_new_detractor_fires_once_to_a_real_receiver(world: World, hook: Webho
     assert body["type"] == "alert.author"
     assert body["data"]["post"]["text"] == NEGATIVE[1]
     assert body["data"]["person"]["name"] == "Dan"
-    # Evaluating again, a tick, a delivery round: nothing repeats.
+    # Evaluating again, a tick, a delivery round: nothing repeats, and with no new post the
+    # people are not even brought up to date.
+    syncs = []
+    real_sync = world.alerts.people.sync
+    world.alerts.people.sync = lambda ws, **kw: syncs.append(ws) or real_sync(ws, **kw)  # type: ignore[method-assign]
     world.alerts.evaluate(world.ws)
     world.alerts.tick()
+    assert syncs == []
+    world.ingest(post("Nothing about bakeries at all, just a walk.", {"id": "w1"}))
+    assert syncs == [world.ws]
     assert world.deliver() == []
     assert len(world.events("detractors")) == 1
     assert world.deliveries() == 1

@@ -81,7 +81,8 @@ def evaluate_new_posts(
         return out
     newest = store.newest_post_id(workspace_id)
     parsed = [(rule, RuleFilters.model_validate(rule.filters)) for rule in rules]
-    people = any(needs_person(r.kind, f) for r, f in parsed)
+    # Only when a people rule has posts to judge: a tick with nothing new pays nothing.
+    people = any(needs_person(r.kind, f) and r.last_post_id < newest for r, f in parsed)
     if people and refresh_people is not None:
         refresh_people(workspace_id)
     topics = store.topic_names(workspace_id)
