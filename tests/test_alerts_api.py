@@ -235,6 +235,8 @@ def test_openapi_describes_the_alerts_api(repo: Repository, settings: Settings) 
     ):
         assert path in paths, path
     assert "RuleIn" in schema["components"]["schemas"]
+    signal = schema["components"]["schemas"]["RuleFilters"]["properties"]["signal"]
+    assert "influential, advocate, detractor, promoter" in signal["description"]
     assert not any(p.startswith("/alerts/feed") for p in paths)  # the secret URL is not listed
 
 

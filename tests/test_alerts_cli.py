@@ -112,6 +112,49 @@ def test_alerts_errors_are_precise(cli: Any, hook: WebhookReceiver) -> None:
     assert "unsupported scheme 'ftp'" in bad.output
     bad = cli("alerts", "test", "nope", ok=False)
     assert "no alert rule named 'nope'" in bad.output
+    bad = cli(
+        "alerts",
+        "add",
+        "x",
+        "--kind",
+        "author",
+        "--signal",
+        "fan",
+        "--email",
+        "a@b.example",
+        ok=False,
+    )
+    assert (
+        "unknown author signal 'fan' (known: influential, advocate, detractor, promoter)"
+        in " ".join(bad.output.split())
+    )
+    bad = cli(
+        "alerts",
+        "add",
+        "x",
+        "--topic",
+        "brand",
+        "--signal",
+        "advocate",
+        "--email",
+        "a@b.example",
+        ok=False,
+    )
+    assert "a signal (who counts) is for author rules" in bad.output
+    cli(
+        "alerts",
+        "add",
+        "foes",
+        "--kind",
+        "author",
+        "--signal",
+        "detractor",
+        "--email",
+        "a@b.example",
+    )
+    [rule] = json.loads(cli("alerts", "list", "--json").stdout)
+    assert rule["name"] == "foes" and rule["filters"] == {"signal": "detractor"}
+    cli("alerts", "remove", "foes")
     hook.answer = lambda n, r: 500
     cli("alerts", "add", "x", "--topic", "brand", "--webhook", hook.url, "--format", "slack")
     failed = cli("alerts", "test", "x", ok=False)

@@ -206,6 +206,18 @@ def test_scheduled_and_author_kinds_save_their_parameters(site: Site) -> None:
     }
     assert rules["sla"].params == {"sla_hours": 2} and rules["sla"].topic_id is None
     assert rules["vip"].filters == {"min_followers": 50000}
+    # The author form offers the people signals; one saves without a follower minimum.
+    form = site.get("/alerts/new?kind=author").text
+    for signal in ("influential", "advocate", "detractor", "promoter"):
+        assert f'<option value="{signal}"' in form, signal
+    answer = site.create(
+        kind="author", name="foes", topic="", signal="detractor", emails="a@b.example"
+    )
+    assert answer.status_code == 303, answer.text
+    foes = site.store.rule(site.ws, "foes")
+    assert foes.filters == {"signal": "detractor"}
+    assert "signal: detractor" in _text(site.get("/alerts").text)
+    assert '<option value="detractor" selected' in site.get(f"/alerts/{foes.id}").text
     assert "Volume spike" in site.get("/alerts").text
     assert "k: 2.5" in _text(site.get("/alerts").text)
 

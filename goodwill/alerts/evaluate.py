@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from goodwill.alerts.messages import digest_draft, post_draft
-from goodwill.alerts.rules import FREQUENCIES, POST_KINDS, RuleFilters, RuleParams, matches
+from goodwill.alerts.rules import (
+    FREQUENCIES,
+    POST_KINDS,
+    RuleFilters,
+    RuleParams,
+    matches,
+    needs_person,
+)
 from goodwill.alerts.schedule import latest_slot, parse_clock
-from goodwill.store.alerts import AlertStore, EventDraft, Recorded
+from goodwill.store.alerts import AlertStore, EventDraft, Recorded, Speaker
 from goodwill.store.tables import AlertEvent, AlertRule
 
 __all__ = ["Evaluation", "digest_due", "evaluate_new_posts", "evaluate_scheduled", "spike"]
@@ -42,26 +49,62 @@ def _held(rule: AlertRule) -> bool:
     return rule.frequency != "now"
 
 
-def evaluate_new_posts(store: AlertStore, workspace_id: int, now: datetime) -> Evaluation:
-    """Run the workspace's post rules over the posts stored since each rule last looked."""
+def _person(speaker: Speaker | None) -> dict[str, object]:
+    if speaker is None:
+        return {}
+    return {
+        "person": {
+            "id": speaker.person_id,
+            "name": speaker.name,
+            "standing": speaker.standing,
+            "advocate": speaker.advocate,
+        }
+    }
+
+
+def evaluate_new_posts(
+    store: AlertStore,
+    workspace_id: int,
+    now: datetime,
+    *,
+    refresh_people: Callable[[int], object] | None = None,
+) -> Evaluation:
+    """Run the workspace's post rules over the posts stored since each rule last looked.
+
+    Rules that judge the author's person (advocate, detractor) first bring the workspace's
+    people up to date with ``refresh_people`` (``People.sync``), after the newest post to look
+    at is known: every post evaluated is already counted in its author's standing. If the
+    refresh fails, the exception propagates before any watermark moves."""
     out = Evaluation()
     rules = [r for r in store.rules(workspace_id) if r.enabled and r.kind in POST_KINDS]
     if not rules:
         return out
     newest = store.newest_post_id(workspace_id)
+    parsed = [(rule, RuleFilters.model_validate(rule.filters)) for rule in rules]
+    # Only when a people rule has posts to judge: a tick with nothing new pays nothing.
+    people = any(needs_person(r.kind, f) and r.last_post_id < newest for r, f in parsed)
+    if people and refresh_people is not None:
+        refresh_people(workspace_id)
     topics = store.topic_names(workspace_id)
-    for rule in rules:
-        filters = RuleFilters.model_validate(rule.filters)
+    for rule, filters in parsed:
+        person = needs_person(rule.kind, filters)
         after = rule.last_post_id
         while after < newest:
             upto = min(after + SCAN_CHUNK, newest)
             posts = store.posts_between(workspace_id, after, upto, rule.topic_id)
             topic = topics.get(rule.topic_id) if rule.topic_id else None
-            drafts = [
-                post_draft(rule.kind, rule, p, topic)
-                for p in posts
-                if matches(rule.kind, filters, p)
-            ]
+            speakers = (
+                store.speakers(
+                    workspace_id, [(p.source, p.author_id) for p in posts if p.author_id]
+                )
+                if person
+                else {}
+            )
+            drafts = []
+            for p in posts:
+                speaker = speakers.get((p.source, p.author_id or ""))
+                if matches(rule.kind, filters, p, speaker):
+                    drafts.append(post_draft(rule.kind, rule, p, topic, **_person(speaker)))
             out.add(
                 store.record(
                     workspace_id, rule.id, drafts, now=now, watermark=upto, hold=_held(rule)

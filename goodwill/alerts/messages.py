@@ -69,6 +69,10 @@ def post_draft(
     if kind == "unanswered":
         title = f"Unanswered question from {_who(post)}{where}"
         key = f"sla:{post.id}"
+    elif rule.kind == "author" and "person" in extra:
+        signal = str((rule.filters or {}).get("signal", "")).capitalize()
+        title = f"{signal} {_who(post)} spoke{where}"
+        key = f"post:{post.id}"
     elif rule.kind == "author":
         followers = post.author_followers or 0
         title = f"{_who(post)} ({followers:,} followers) spoke{where}"

@@ -22,6 +22,7 @@ from pydantic import (
 
 from goodwill.alerts.schedule import check_timezone, parse_clock
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
+from goodwill.store.alerts import Speaker
 from goodwill.store.tables import Post
 
 __all__ = [
@@ -30,11 +31,14 @@ __all__ = [
     "KINDS",
     "KIND_INFO",
     "POST_KINDS",
+    "AuthorSignal",
     "KindInfo",
     "RuleError",
     "RuleFilters",
     "RuleParams",
+    "Speaker",
     "matches",
+    "needs_person",
     "validate_rule",
 ]
 
@@ -93,8 +97,8 @@ KIND_INFO: dict[str, KindInfo] = {
     ),
 }
 """Every kind the interfaces offer, in the order they offer it. A new kind adds an entry here
-(and its evaluation in ``evaluate``); a new way of recognising an author (advocate,
-detractor) only registers a function in ``AUTHOR_SIGNALS`` and shows up in every form."""
+(and its evaluation in ``evaluate``); a new way of recognising an author only registers an
+``AuthorSignal`` in ``AUTHOR_SIGNALS`` and shows up in every form."""
 
 assert tuple(KIND_INFO) == KINDS
 
@@ -103,13 +107,55 @@ class RuleError(ValueError):
     """A rule that cannot be saved, with a message fit for the user."""
 
 
-def _influential(post: Post, filters: RuleFilters) -> bool:
+@dataclass(frozen=True, slots=True)
+class AuthorSignal:
+    """One way of recognising an author who matters. ``test`` sees the post, the rule's
+    filters and the author's ``Speaker`` (``None`` when the author is no remembered person, or
+    when ``needs_person`` is false and nobody looked)."""
+
+    label: str
+    help: str
+    test: Callable[[Post, RuleFilters, Speaker | None], bool]
+    needs_person: bool = False
+
+
+def _influential(post: Post, filters: RuleFilters, speaker: Speaker | None) -> bool:
     return (post.author_followers or 0) >= (filters.min_followers or 0)
 
 
-AUTHOR_SIGNALS: dict[str, Callable[[Post, RuleFilters], bool]] = {"influential": _influential}
-"""How an ``author`` rule recognises who is speaking. The people feature registers
-``advocate`` and ``detractor`` here (a function of the post and the rule's filters)."""
+def _advocate(post: Post, filters: RuleFilters, speaker: Speaker | None) -> bool:
+    return speaker is not None and speaker.advocate
+
+
+def _standing(standing: str) -> Callable[[Post, RuleFilters, Speaker | None], bool]:
+    def test(post: Post, filters: RuleFilters, speaker: Speaker | None) -> bool:
+        return speaker is not None and speaker.standing == standing
+
+    return test
+
+
+AUTHOR_SIGNALS: dict[str, AuthorSignal] = {
+    "influential": AuthorSignal(
+        "influential", "at least the minimum followers below", _influential
+    ),
+    "advocate": AuthorSignal(
+        "advocate", "a remembered person who is an advocate (see People)", _advocate, True
+    ),
+    "detractor": AuthorSignal(
+        "detractor", "a remembered person whose standing is detractor", _standing("detractor"), True
+    ),
+    "promoter": AuthorSignal(
+        "promoter", "a remembered person whose standing is promoter", _standing("promoter"), True
+    ),
+}
+"""How an ``author`` rule recognises who is speaking, in the order the forms offer them.
+Signals with ``needs_person`` are judged on the author's person (``goodwill.people``) as it
+stands once the people are brought up to date with the posts being evaluated."""
+
+
+def needs_person(kind: str, filters: RuleFilters) -> bool:
+    """Whether evaluating this rule needs the authors' people (standing, advocacy)."""
+    return kind == "author" and AUTHOR_SIGNALS[filters.signal].needs_person
 
 
 class RuleFilters(BaseModel):
@@ -123,7 +169,10 @@ class RuleFilters(BaseModel):
     )
     source: list[str] = Field(default_factory=list)
     min_followers: int | None = Field(default=None, ge=0)
-    signal: str = "influential"
+    signal: str = Field(
+        default="influential",
+        description="author rules: who counts, one of " + ", ".join(AUTHOR_SIGNALS),
+    )
 
 
 class RuleParams(BaseModel):
@@ -200,6 +249,8 @@ def validate_rule(
         raise RuleError("a digest time is for daily and weekly digests")
     if p.digest_weekday is not None and p.digest_at is None:
         raise RuleError("a weekly digest on a weekday needs its time of day (HH:MM)")
+    if kind != "author" and "signal" in filters:
+        raise RuleError("a signal (who counts) is for author rules")
     if kind == "author":
         if f.signal not in AUTHOR_SIGNALS:
             raise RuleError(
@@ -217,14 +268,15 @@ def _label(post: Post, field: str) -> str | None:
     return value.get("label") if isinstance(value, dict) else None
 
 
-def matches(kind: str, filters: RuleFilters, post: Post) -> bool:
-    """Whether a new post is reported by a post rule with these filters."""
+def matches(kind: str, filters: RuleFilters, post: Post, speaker: Speaker | None = None) -> bool:
+    """Whether a new post is reported by a post rule with these filters (``speaker``: the
+    author's person, for signals that need one)."""
     if filters.sentiment and _label(post, "sentiment") not in filters.sentiment:
         return False
     if filters.intent and _label(post, "intent") not in filters.intent:
         return False
     if filters.source and post.source not in filters.source:
         return False
-    if kind == "author":
-        return AUTHOR_SIGNALS[filters.signal](post, filters)
+    if kind == "author" and not AUTHOR_SIGNALS[filters.signal].test(post, filters, speaker):
+        return False
     return filters.min_followers is None or (post.author_followers or 0) >= filters.min_followers

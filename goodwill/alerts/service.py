@@ -24,9 +24,10 @@ from goodwill.alerts.deliver import DeliveryWorker, Sent
 from goodwill.alerts.evaluate import Evaluation, evaluate_new_posts, evaluate_scheduled
 from goodwill.alerts.rules import RuleError, validate_rule
 from goodwill.net import refuse_internal
+from goodwill.people import People
 from goodwill.settings import Settings
 from goodwill.store.alerts import AlertStore, EndpointSpec, EventDraft, LogRow
-from goodwill.store.repository import StoreError
+from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import AlertEndpoint, AlertRule, utcnow
 
 __all__ = ["AlertService", "RuleView"]
@@ -77,6 +78,9 @@ class AlertService:
         self.settings = settings
         self.allow_loopback = allow_loopback
         self._wake: Callable[[], None] | None = None
+        # Author rules on advocates and detractors judge the author's person: evaluation
+        # first brings the workspace's people up to date (only what is new since last time).
+        self.people = People(Repository(store.engine), settings)
 
     # -- rules --------------------------------------------------------------------------------
     def _prepare(
@@ -234,8 +238,13 @@ class AlertService:
         """``wake`` is called (from any thread) when new deliveries wait."""
         self._wake = wake
 
+    def _refresh_people(self, workspace_id: int) -> None:
+        self.people.sync(workspace_id)
+
     def evaluate(self, workspace_id: int, now: datetime | None = None) -> Evaluation:
-        result = evaluate_new_posts(self.store, workspace_id, now or utcnow())
+        result = evaluate_new_posts(
+            self.store, workspace_id, now or utcnow(), refresh_people=self._refresh_people
+        )
         if result.deliveries and self._wake is not None:
             self._wake()
         return result
@@ -258,7 +267,9 @@ class AlertService:
         now = now or utcnow()
         result = evaluate_scheduled(self.store, now)
         for workspace_id in {r.workspace_id for r in self.store.all_rules()}:
-            extra = evaluate_new_posts(self.store, workspace_id, now)
+            extra = evaluate_new_posts(
+                self.store, workspace_id, now, refresh_people=self._refresh_people
+            )
             result.events += extra.events
             result.held += extra.held
             result.deliveries.extend(extra.deliveries)

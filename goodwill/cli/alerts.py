@@ -11,6 +11,7 @@ import typer
 from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
 from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.feed import atom_feed
+from goodwill.alerts.rules import AUTHOR_SIGNALS
 from goodwill.alerts.schedule import WEEKDAYS, check_timezone
 from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
 from goodwill.net import make_client
@@ -54,6 +55,13 @@ def alerts_add(
     ] = None,
     min_followers: Annotated[
         int | None, typer.Option("--min-followers", help="Only authors with this many followers.")
+    ] = None,
+    signal: Annotated[
+        str | None,
+        typer.Option(
+            "--signal",
+            help=f"Author rules: who counts ({', '.join(AUTHOR_SIGNALS)}; default influential).",
+        ),
     ] = None,
     k: Annotated[
         float | None, typer.Option("--k", help="Spikes: standard deviations above the mean.")
@@ -106,6 +114,7 @@ def alerts_add(
         "intent": intent or [],
         "source": source or [],
         "min_followers": min_followers,
+        "signal": signal,
     }
     params = {
         key: value

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from goodwill.store.db import writer
+from goodwill.store.people_tables import Person, PersonIdentity
 from goodwill.store.repository import NotFound, StoreError
 from goodwill.store.tables import (
     AlertDelivery,
@@ -46,6 +47,7 @@ __all__ = [
     "EndpointSpec",
     "EventDraft",
     "LogRow",
+    "Speaker",
     "new_webhook_secret",
 ]
 
@@ -87,6 +89,16 @@ class LogRow:
     rule: str
     title: str
     endpoint: AlertEndpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """The person behind a post's author, as ``goodwill.people`` last computed them."""
+
+    person_id: int
+    name: str
+    standing: str
+    advocate: bool
 
 
 @dataclass(slots=True)
@@ -398,6 +410,37 @@ class AlertStore:
             )
         with self.session() as s:
             return list(s.scalars(q.order_by(Post.id)))
+
+    def speakers(
+        self, workspace_id: int, authors: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Speaker]:
+        """``(source, author id)`` → the person of that identity in the workspace (one query
+        per 500 authors; authors who are no person are absent)."""
+        wanted = sorted(set(authors))
+        out: dict[tuple[str, str], Speaker] = {}
+        with self.session() as s:
+            for i in range(0, len(wanted), 500):
+                rows = s.execute(
+                    select(
+                        PersonIdentity.source,
+                        PersonIdentity.author_id,
+                        Person.id,
+                        Person.name,
+                        Person.standing,
+                        Person.is_advocate,
+                    )
+                    .join(Person, Person.id == PersonIdentity.person_id)
+                    .where(
+                        PersonIdentity.workspace_id == workspace_id,
+                        Person.workspace_id == workspace_id,
+                        tuple_(PersonIdentity.source, PersonIdentity.author_id).in_(
+                            wanted[i : i + 500]
+                        ),
+                    )
+                )
+                for source, author_id, pid, name, standing, advocate in rows:
+                    out[(source, author_id)] = Speaker(pid, name, standing, bool(advocate))
+        return out
 
     def mention_series(
         self, workspace_id: int, topic_id: int, start: datetime, end: datetime

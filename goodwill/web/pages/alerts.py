@@ -214,7 +214,7 @@ def _form_page(
         "test": test,
         "topics": sorted(t.name for t in c.repo.topics(access.workspace.id)),
         "frequencies": list(FREQUENCIES),
-        "signals": list(AUTHOR_SIGNALS),
+        "signals": AUTHOR_SIGNALS,
         "sentiments": SENTIMENT_LABELS,
         "intents": INTENT_LABELS,
         "label": endpoint_label,
