@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, CancelledError, Future
+from concurrent.futures import BrokenExecutor, CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
-from goodwill.pipeline.ahead import PipelineAhead, can_run_ahead
+from goodwill.pipeline.ahead import PipelineAhead, Processing, can_run_ahead
 from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import (
     Analyzer,
@@ -216,7 +216,7 @@ class Ingestor:
         ahead: PipelineAhead | None = None
         # The batch processed but not yet written: (processed posts and problems, or the
         # child's future of them; whether it is the last batch).
-        pending: tuple[Processed | Future[Processed], bool, Items] | None = None
+        pending: tuple[Processed | Processing, bool, Items] | None = None
 
         def process_here(good: Items) -> Processed:
             return process_batch(
@@ -229,9 +229,9 @@ class Ingestor:
                 analyzers=self.analyzers,
             )
 
-        def write(done: Processed | Future[Processed], last: bool, good: Items) -> None:
+        def write(done: Processed | Processing, last: bool, good: Items) -> None:
             nonlocal wrote_cursor, ahead
-            if isinstance(done, Future):
+            if isinstance(done, Processing):
                 try:
                     done = done.result()
                 except (BrokenExecutor, CancelledError):
@@ -261,7 +261,7 @@ class Ingestor:
             if n == 0:
                 # Starting the child takes a moment: the first batch is processed here.
                 ahead = self._pipeline_ahead(len(batch), not last)
-            done: Processed | Future[Processed]
+            done: Processed | Processing
             if ahead is not None and n > 0:
                 try:
                     done = ahead.submit(

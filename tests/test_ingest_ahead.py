@@ -4,7 +4,9 @@ one-process import stores: the same posts, labels, repeats, mentions, problems a
 from __future__ import annotations
 
 import os
+import pickle
 import signal
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,9 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from goodwill.domain import TopicKind
+from goodwill.domain import Author, Metrics, TopicKind
+from goodwill.domain import Post as DomainPost
 from goodwill.ingest import Ingestor
-from goodwill.pipeline.ahead import can_run_ahead
+from goodwill.pipeline.ahead import _from_wire, _to_wire, can_run_ahead
+from goodwill.pipeline.batch import ProcessedPost, TopicSpec, build_topic_index, process_batch
+from goodwill.pipeline.dedupe import DedupeKeys
 from goodwill.settings import Settings
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Mention, Post, Source, Topic
@@ -146,3 +151,36 @@ def test_small_imports_and_custom_analyzers_stay_in_one_process(
     custom = Ingestor(repo, run, analyzers=[lambda batch: seen.append(len(batch))])
     custom.ingest(ws, _items(2500))
     assert custom._ahead is None and sum(seen) > 2000  # our analyzer ran, here
+
+
+def test_the_wire_format_keeps_every_field() -> None:
+    """The child sends processed posts as plain tuples: every field must make the trip. A field
+    added to these classes fails here until ``pipeline.ahead`` carries it too."""
+    assert [f.name for f in fields(DomainPost)] == [
+        *("id", "source", "text", "created_at", "url", "lang", "author", "in_reply_to"),
+        *("conversation_id", "metrics", "is_own", "extra"),
+    ]
+    assert [f.name for f in fields(ProcessedPost)] == [
+        *("post", "content_hash", "keys", "topic_ids", "detected_lang", "analysis"),
+    ]
+    assert [f.name for f in fields(DedupeKeys)] == ["exact", "signature", "bands"]
+    assert [f.name for f in fields(Author)] == ["id", "handle", "name", "followers"]
+    assert [f.name for f in fields(Metrics)] == ["likes", "shares", "replies"]
+    index, _ = build_topic_index([TopicSpec(1, 1, "brightloaf")])
+    obj = {
+        "id": "7",
+        "source": "mastodon",
+        "url": "https://m.example/@ana/7",
+        "text": "Brightloaf, is the rye sourdough back this week? My whole family loves it",
+        "created_at": T0.isoformat(),
+        "author": {"id": "a1", "handle": "@ana", "name": "Ana", "followers": 120},
+        "in_reply_to": "6",
+        "conversation_id": "5",
+        "metrics": {"likes": 3, "shares": 1, "replies": 2},
+        "is_own": False,
+        "visibility": "public",
+    }
+    (processed,), problems = process_batch([("line 1", obj)], workspace_id=1, index=index)
+    assert not problems and processed.keys.signature and processed.topic_ids == [1]
+    processed.analysis = {"sentiment": {"label": "positive", "score": 0.9}}
+    assert _from_wire(pickle.loads(pickle.dumps(_to_wire(processed)))) == processed

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import tzinfo
 from typing import Any
 
+from goodwill.domain import Author, Metrics, Post
 from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import (
     Analyzer,
@@ -30,10 +31,11 @@ from goodwill.pipeline.batch import (
     build_topic_index,
     process_batch,
 )
+from goodwill.pipeline.dedupe import DedupeKeys
 from goodwill.query import TopicIndex
 from goodwill.settings import Settings
 
-__all__ = ["PipelineAhead", "can_run_ahead"]
+__all__ = ["PipelineAhead", "Processing", "can_run_ahead"]
 
 _index: TopicIndex | None = None
 _analyzers: Sequence[Analyzer] = ()
@@ -54,15 +56,64 @@ def _start(specs: list[TopicSpec], settings: Settings | None) -> None:
     _analyzers = default_analyzers(settings) if settings is not None else ()
 
 
+Wire = tuple[Any, ...]
+
+
+def _to_wire(p: ProcessedPost) -> Wire:
+    """A processed post as a tuple of plain values. Slotted dataclasses pickle through a
+    per-object ``fields()`` walk: measured 70 µs to pickle and 60 µs to unpickle a post, as
+    long as the pipeline itself; this tuple takes a tenth of that."""
+    post, author, metrics, keys = p.post, p.post.author, p.post.metrics, p.keys
+    return (
+        post.id,
+        post.source,
+        post.text,
+        post.created_at,
+        post.url,
+        post.lang,
+        None if author is None else (author.id, author.handle, author.name, author.followers),
+        post.in_reply_to,
+        post.conversation_id,
+        (metrics.likes, metrics.shares, metrics.replies),
+        post.is_own,
+        post.extra,
+        p.content_hash,
+        (keys.exact, keys.signature, keys.bands),
+        p.topic_ids,
+        p.detected_lang,
+        p.analysis,
+    )
+
+
+def _from_wire(w: Wire) -> ProcessedPost:
+    (pid, source, text, created_at, url, lang, author, reply_to, conversation, metrics) = w[:10]
+    is_own, extra, content_hash, keys, topic_ids, detected_lang, analysis = w[10:]
+    post = Post(
+        pid,
+        source,
+        text,
+        created_at,
+        url,
+        lang,
+        None if author is None else Author(*author),
+        reply_to,
+        conversation,
+        Metrics(*metrics),
+        is_own,
+        extra,
+    )
+    return ProcessedPost(post, content_hash, DedupeKeys(*keys), topic_ids, detected_lang, analysis)
+
+
 def _run(
     items: list[tuple[str, Any]],
     workspace_id: int,
     default_source: str | None,
     max_chars: int,
     assume_tz: tzinfo | None,
-) -> tuple[list[ProcessedPost], list[ItemProblem]]:
+) -> tuple[list[Wire], list[ItemProblem]]:
     assert _index is not None, "the child was not started"
-    return process_batch(
+    processed, problems = process_batch(
         items,
         workspace_id=workspace_id,
         index=_index,
@@ -71,6 +122,18 @@ def _run(
         assume_tz=assume_tz,
         analyzers=_analyzers,
     )
+    return [_to_wire(p) for p in processed], problems
+
+
+class Processing:
+    """A batch the child is working on; ``result`` waits for it."""
+
+    def __init__(self, future: Future[tuple[list[Wire], list[ItemProblem]]]) -> None:
+        self._future = future
+
+    def result(self) -> tuple[list[ProcessedPost], list[ItemProblem]]:
+        wires, problems = self._future.result()
+        return [_from_wire(w) for w in wires], problems
 
 
 class PipelineAhead:
@@ -95,8 +158,10 @@ class PipelineAhead:
         default_source: str | None,
         max_chars: int,
         assume_tz: tzinfo | None,
-    ) -> Future[tuple[list[ProcessedPost], list[ItemProblem]]]:
-        return self._pool.submit(_run, items, workspace_id, default_source, max_chars, assume_tz)
+    ) -> Processing:
+        return Processing(
+            self._pool.submit(_run, items, workspace_id, default_source, max_chars, assume_tz)
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
