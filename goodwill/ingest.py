@@ -128,10 +128,16 @@ class Ingestor:
         settings: Settings,
         analyzers: Sequence[Analyzer] | None = None,
         after_batch: Sequence[Callable[[int, int], None]] = (),
+        *,
+        ahead: bool = False,
     ) -> None:
         """``analyzers``: the analysis hooks; ``None`` means those the settings ask for.
         ``after_batch``: called with (workspace id, posts inserted) once each batch is stored
-        (the alerts hook); a hook must not raise."""
+        (the alerts hook); a hook must not raise.
+        ``ahead``: large imports may run the pipeline in a child process (``pipeline.ahead``,
+        and the ``ingest_ahead`` setting). The child is spawned, so the program's main module
+        must keep its work under ``if __name__ == "__main__":``, as multiprocessing requires;
+        the ``goodwill`` command does."""
         self.repo = repo
         self.settings = settings
         self.after_batch = list(after_batch)
@@ -139,7 +145,7 @@ class Ingestor:
         # The child process can build the same analyzers only when they come from settings
         # (or there are none).
         self._ahead_analyses = analyzers is None
-        self._ahead_possible = analyzers is None or not analyzers
+        self._ahead_possible = ahead and (analyzers is None or not analyzers)
         self._index: TopicIndex | None = None
         self._specs: list[TopicSpec] = []
         self._version: object = None

@@ -3,11 +3,15 @@ one-process import stores: the same posts, labels, repeats, mentions, problems a
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
+import subprocess
+import sys
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,7 +98,7 @@ def test_pipeline_ahead_stores_what_one_process_stores(
         run = settings.model_copy(
             update={"ingest_batch_size": 1000, "ingest_ahead": ahead, "sentiment": "vader"}
         )
-        ingestor = Ingestor(repo, run)
+        ingestor = Ingestor(repo, run, ahead=True)
         try:
             report = ingestor.ingest(ws, items, source_id=source.id, cursor={"page": 9})
             assert (ingestor._ahead is not None) == ahead  # the child really ran
@@ -115,7 +119,7 @@ def test_a_child_that_dies_mid_import_loses_nothing(repo: Repository, settings: 
     ws = repo.add_workspace("killed").id
     repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
     run = settings.model_copy(update={"ingest_batch_size": 1000})
-    ingestor = Ingestor(repo, run, analyzers=())
+    ingestor = Ingestor(repo, run, analyzers=(), ahead=True)
     killed: list[int] = []
 
     def kill_the_child(report: object) -> None:
@@ -143,14 +147,18 @@ def test_small_imports_and_custom_analyzers_stay_in_one_process(
     ws = repo.add_workspace("small").id
     repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
     run = settings.model_copy(update={"ingest_batch_size": 1000})
-    one_batch = Ingestor(repo, run, analyzers=())
+    one_batch = Ingestor(repo, run, analyzers=(), ahead=True)
     one_batch.ingest(ws, _items(900))
     assert one_batch._ahead is None
 
     seen: list[int] = []
-    custom = Ingestor(repo, run, analyzers=[lambda batch: seen.append(len(batch))])
+    custom = Ingestor(repo, run, analyzers=[lambda batch: seen.append(len(batch))], ahead=True)
     custom.ingest(ws, _items(2500))
     assert custom._ahead is None and sum(seen) > 2000  # our analyzer ran, here
+
+    library = Ingestor(repo, run, analyzers=())  # not asked for: a library caller's default
+    library.ingest(ws, _items(2500))
+    assert library._ahead is None
 
 
 def test_the_wire_format_keeps_every_field() -> None:
@@ -184,3 +192,37 @@ def test_the_wire_format_keeps_every_field() -> None:
     assert not problems and processed.keys.signature and processed.topic_ids == [1]
     processed.analysis = {"sentiment": {"label": "positive", "score": 0.9}}
     assert _from_wire(pickle.loads(pickle.dumps(_to_wire(processed)))) == processed
+
+
+def test_goodwill_import_of_a_large_file_runs_with_the_child(tmp_path: Path) -> None:
+    """The command as users run it (``python -m goodwill``): the spawned child must not run
+    the command again, and the import must land whole."""
+    env = {
+        **os.environ,
+        "GOODWILL_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
+        "GOODWILL_DATA_DIR": str(tmp_path),
+        "GOODWILL_INGEST_BATCH_SIZE": "1000",
+        "GOODWILL_ANALYSIS": "false",
+    }
+    path = tmp_path / "posts.jsonl"
+    path.write_text("".join(json.dumps(obj) + "\n" for _, obj in _items(3200)))
+
+    def goodwill(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "goodwill", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    goodwill("workspaces", "add", "Brightloaf")
+    goodwill("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    report = json.loads(goodwill("import", str(path), "--json"))
+    assert report["read"] == 3200 and report["rejected"] > 0
+    assert report["inserted"] + report["rejected"] == 3200
+    counted = json.loads(goodwill("mentions", "count", "--json"))
+    assert report["mentions"] == report["inserted"]  # every post names Brightloaf
+    assert counted["topics"] == {"brand": report["inserted"]}

@@ -93,7 +93,9 @@ class App:
         """The ingestor with the analysis the settings ask for (a clear error if unavailable),
         evaluating alert rules after each stored batch."""
         try:
-            return Ingestor(self.repo, self.settings, after_batch=[self.alerts.after_batch])
+            return Ingestor(
+                self.repo, self.settings, after_batch=[self.alerts.after_batch], ahead=True
+            )
         except AnalysisUnavailable as exc:
             fail(str(exc))
 
