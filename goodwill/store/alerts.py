@@ -108,6 +108,20 @@ class Recorded:
     deliveries: list[int] = field(default_factory=list)
 
 
+def _locked_rule(s: Session, workspace_id: int, rule_id: int) -> AlertRule:
+    """The workspace's rule, locked for the transaction: changes and evaluations of one rule
+    are serialised across processes (PostgreSQL; on SQLite the write transaction already does),
+    so a key check after this sees the events another evaluation committed meanwhile."""
+    rule = s.scalar(
+        select(AlertRule)
+        .where(AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id)
+        .with_for_update()
+    )
+    if rule is None:
+        raise NotFound(f"no alert rule {rule_id} in this workspace")
+    return rule
+
+
 class AlertStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -252,13 +266,7 @@ class AlertStore:
             raise StoreError("an alert rule needs a name")
         try:
             with self.session(write=True) as s, s.begin():
-                rule = s.scalar(
-                    select(AlertRule)
-                    .where(AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id)
-                    .with_for_update()
-                )
-                if rule is None:
-                    raise NotFound(f"no alert rule {rule_id} in this workspace")
+                rule = _locked_rule(s, workspace_id, rule_id)
                 if (
                     topic_id is not None
                     and s.scalar(
@@ -295,13 +303,7 @@ class AlertStore:
         """Switch a rule on or off. Switched back on, it watches posts from now on: what arrived
         while it was off is not alerted late."""
         with self.session(write=True) as s, s.begin():
-            rule = s.scalar(
-                select(AlertRule)
-                .where(AlertRule.workspace_id == workspace_id, AlertRule.id == rule_id)
-                .with_for_update()
-            )
-            if rule is None:
-                raise NotFound(f"no alert rule {rule_id} in this workspace")
+            rule = _locked_rule(s, workspace_id, rule_id)
             if enabled and not rule.enabled:
                 newest = s.scalar(
                     select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
@@ -536,16 +538,7 @@ class AlertStore:
         """
         out = Recorded()
         with self.session(write=True) as s, s.begin():
-            # Locking the rule serialises evaluations of it across processes (PostgreSQL; on
-            # SQLite the write transaction already does): the key check below then sees the
-            # events another evaluation committed meanwhile.
-            rule = s.scalar(
-                select(AlertRule)
-                .where(AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id)
-                .with_for_update()
-            )
-            if rule is None:
-                raise NotFound(f"no alert rule {rule_id} in this workspace")
+            rule = _locked_rule(s, workspace_id, rule_id)
             keys = [d.key for d in drafts]
             existing = set(
                 s.scalars(
@@ -631,16 +624,7 @@ class AlertStore:
         or ``None``), send it, and restart the digest period, in one transaction."""
         out = Recorded()
         with self.session(write=True) as s, s.begin():
-            # Locking the rule serialises evaluations of it across processes (PostgreSQL; on
-            # SQLite the write transaction already does): the key check below then sees the
-            # events another evaluation committed meanwhile.
-            rule = s.scalar(
-                select(AlertRule)
-                .where(AlertRule.id == rule_id, AlertRule.workspace_id == workspace_id)
-                .with_for_update()
-            )
-            if rule is None:
-                raise NotFound(f"no alert rule {rule_id} in this workspace")
+            rule = _locked_rule(s, workspace_id, rule_id)
             held = list(
                 s.scalars(
                     select(AlertEvent)
