@@ -53,6 +53,7 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
         settings=settings,
         templates=make_templates(),
         figures=StaleCache(settings.figures_cache_seconds),
+        inbox_refreshes=StaleCache(settings.live_poll_seconds),
     )
     # Order: the last added runs first; headers wrap everything, CSRF runs before the routes.
     app.add_middleware(

@@ -53,6 +53,10 @@ class WebContext:
     settings: Settings
     templates: Jinja2Templates
     figures: StaleCache
+    # The nav's inbox count brings conversations up to date at most once per live poll period,
+    # in the background: with the figures cache off (the default) a refresh, people sync
+    # included, would otherwise run on every page.
+    inbox_refreshes: StaleCache
 
     def counts(self, workspace_id: int) -> dict[str, Any]:
         """Per-topic mention counts for the sidebar and the topics page (cached)."""
@@ -63,10 +67,9 @@ class WebContext:
         )
 
     def inbox_count(self, workspace_id: int) -> int:
-        """Conversations waiting for an answer, for the navigation. The conversations are
-        brought up to date with the posts at most once per cache period, in the background."""
+        """Conversations waiting for an answer, for the navigation (see ``inbox_refreshes``)."""
         inbox = Inbox(self.repo, self.settings)  # with people: standing is current
-        self.figures.get((workspace_id, "inbox-refresh"), lambda: inbox.refresh(workspace_id))
+        self.inbox_refreshes.get(workspace_id, lambda: inbox.refresh(workspace_id))
         return inbox.needing_answer_count(workspace_id)
 
     def dashboard(self, workspace_id: int, days: int) -> Cached:
