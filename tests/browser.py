@@ -73,7 +73,9 @@ def live_server(
         yield f"http://127.0.0.1:{port}", repo, settings
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(30)
+        # A server still running would query a database the fixtures are about to drop.
+        assert not thread.is_alive(), "the test server did not stop within 30 s"
         engine.dispose()
 
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+
+from goodwill.settings import Settings
+from goodwill.store.db import create_store_engine
+from goodwill.store.migrate import upgrade
+from goodwill.store.repository import Repository
+from goodwill.web.app import create_app
 from goodwill.web.cache import StaleCache
 
 
@@ -42,3 +52,52 @@ def test_forget_drops_one_workspace_and_ttl_zero_never_keeps() -> None:
     nocache = StaleCache(ttl=0)
     assert nocache.get("k", lambda: 1).value == 1
     assert nocache.get("k", lambda: 2).value == 2
+
+
+def test_a_failed_refresh_keeps_the_last_value_and_drain_waits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A background refresh that fails (the store went away) is logged, not raised in a thread
+    nobody watches; the app's shutdown drains refreshes before the store closes."""
+    cache = StaleCache(ttl=0.01)
+    assert cache.get("k", lambda: "first").value == "first"
+    time.sleep(0.05)
+    started = threading.Event()
+    release = threading.Event()
+
+    def failing() -> str:
+        started.set()
+        release.wait(5)
+        raise RuntimeError("server closed the connection")
+
+    with caplog.at_level(logging.WARNING, logger="goodwill.web.cache"):
+        assert cache.get("k", failing).value == "first"
+        assert started.wait(5)
+        assert cache.drain(timeout=0.05) is False  # still running
+        release.set()
+        assert cache.drain(timeout=5) is True
+    assert "keeping the last figures" in caplog.text
+    assert cache.get("k", lambda: "again").value == "first"  # stale: refreshes in background
+    assert cache.drain(timeout=5)
+    assert cache.get("k", lambda: "later").value == "again"
+
+
+def test_the_app_waits_for_background_refreshes_when_it_stops(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    upgrade(engine)
+    app = create_app(Repository(engine), Settings(data_dir=tmp_path))
+    done = threading.Event()
+
+    def slow() -> str:
+        time.sleep(0.3)
+        done.set()
+        return "fresh"
+
+    cache: StaleCache = app.state.ctx.inbox_refreshes
+    cache.ttl = 0.01
+    with TestClient(app):
+        cache.get("k", lambda: "first")
+        time.sleep(0.05)
+        assert cache.get("k", slow).value == "first"
+    assert done.is_set()  # the shutdown waited for the refresh
+    engine.dispose()

@@ -8,6 +8,9 @@ script, so a hostile post stays inert text in the reader's browser.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -37,7 +40,18 @@ _HERE = Path(__file__).parent
 
 def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    figures = StaleCache(settings.figures_cache_seconds)
+    inbox_refreshes = StaleCache(settings.live_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Background refreshes must not outlive the app: they would query a store being closed.
+        for cache in (figures, inbox_refreshes):
+            await asyncio.to_thread(cache.drain)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Goodwill",
         version=__version__,
         description="Goodwill's REST API. Authenticate with `Authorization: Bearer TOKEN` "
@@ -52,8 +66,8 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
         corrections=Corrections(repo.engine),
         settings=settings,
         templates=make_templates(),
-        figures=StaleCache(settings.figures_cache_seconds),
-        inbox_refreshes=StaleCache(settings.live_poll_seconds),
+        figures=figures,
+        inbox_refreshes=inbox_refreshes,
     )
     # Order: the last added runs first; headers wrap everything, CSRF runs before the routes.
     app.add_middleware(

@@ -8,6 +8,7 @@ background thread computes fresh ones; only the very first view of a key waits.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Cached", "StaleCache"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class StaleCache:
         self.max_entries = max_entries
         self._entries: dict[Hashable, Cached] = {}
         self._refreshing: set[Hashable] = set()
+        self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
@@ -53,15 +57,33 @@ class StaleCache:
             self._store(key, entry)
             return entry
         if start_refresh:
-            threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
+            thread = threading.Thread(target=self._refresh, args=(key, compute), daemon=True)
+            with self._lock:
+                self._threads.add(thread)
+            thread.start()
         return entry
 
     def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        # A failed refresh keeps the last figures (the page shows their age) and tries again on
+        # the next read; nobody is waiting on this thread to hear about the error.
         try:
             self._store(key, Cached(compute(), time.time()))
+        except Exception:
+            log.warning("refreshing %r failed; keeping the last figures", key, exc_info=True)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
+                self._threads.discard(threading.current_thread())
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait for the background refreshes under way (the app's shutdown, before the store
+        closes); True when none is left running."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
 
     def _store(self, key: Hashable, entry: Cached) -> None:
         with self._lock:
