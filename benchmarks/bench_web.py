@@ -44,6 +44,7 @@ from goodwill.store.db import create_store_engine, writer
 from goodwill.store.migrate import upgrade
 from goodwill.store.repository import Repository
 from goodwill.store.rollups import rebuild
+from goodwill.store.search import index_new_posts
 from goodwill.store.tables import Mention, Post
 from goodwill.web.app import create_app
 
@@ -123,6 +124,7 @@ def seed(repo: Repository, n: int, *, uniform_authors: bool = False) -> int:
                 )
         with engine.begin() as conn:
             conn.execute(insert(Post), posts)
+            index_new_posts(conn, [p["id"] for p in posts])  # as the writer does
             conn.execute(insert(Mention), mentions)
         done = min(n, start + batch)
         if done % 100_000 == 0 or done == n:

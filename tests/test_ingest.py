@@ -13,6 +13,7 @@ from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.store.repository import MentionFilter, Repository
+from goodwill.store.search import index_new_posts
 from goodwill.store.tables import Post, Source
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -210,6 +211,59 @@ def test_search_words_phrases_prefixes_and_cjk(world: tuple[Repository, Ingestor
     assert ids('"unbalanced') == []
     assert ids("AND OR NOT ( ) * :") == []  # operators of the engines are just words here
     assert ids("@user2") == ["2"]  # author handles are searchable
+
+
+def test_search_index_follows_new_repeated_and_edited_posts(
+    world: tuple[Repository, Ingestor, int],
+) -> None:
+    """The writer indexes each batch's new posts itself (no insert trigger, migration 0012):
+    originals, repeats and edits are all found, and SQLite's index agrees with the posts."""
+    repo, ing, ws = world
+    ing.settings.ingest_batch_size = 3  # several batches, repeats in a later one
+    text = "Brightloaf rye loaf came out perfectly crusty this morning at the market stall"
+    ing.ingest(
+        ws,
+        items(
+            [post(i, f"Brightloaf batch post {i} about seeded baguettes") for i in range(1, 6)]
+            + [post(6, text), post(7, "RT @user6: " + text)]
+        ),
+    )
+
+    def ids(q: str) -> list[str]:
+        found = repo.mentions(ws, MentionFilter(search=q, include_duplicates=True)).posts
+        return sorted(p.external_id for p in found)
+
+    assert ids("baguettes") == ["1", "2", "3", "4", "5"]
+    assert ids("crusty") == ["6", "7"]
+    ing.ingest(ws, items([post(3, "Brightloaf batch post 3 now about pretzels")]))
+    assert ids("pretzels") == ["3"]
+    assert ids("baguettes") == ["1", "2", "4", "5"]
+    if repo.engine.dialect.name == "sqlite":
+        with repo.engine.begin() as conn:
+            # Raises "database disk image is malformed" if the index and the posts disagree.
+            conn.exec_driver_sql(
+                "INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)"
+            )
+
+
+def test_index_new_posts_takes_ranges_and_scattered_ids(
+    world: tuple[Repository, Ingestor, int],
+) -> None:
+    repo, ing, ws = world
+    if repo.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL indexes a generated column by itself")
+    ing.ingest(ws, items([post(i, f"Brightloaf note {i} about rye") for i in range(1, 7)]))
+    ids = sorted(p.id for p in repo.mentions(ws, MentionFilter(search="rye")).posts)
+    assert len(ids) == 6
+    with repo.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO posts_fts(posts_fts) VALUES ('delete-all')")
+        index_new_posts(conn, ids[0::2])  # scattered ids
+        index_new_posts(conn, ids[1:2])  # a range of one
+    assert len(repo.mentions(ws, MentionFilter(search="rye")).posts) == 4
+    with repo.engine.begin() as conn:
+        index_new_posts(conn, ids[3:6:2])
+        conn.exec_driver_sql("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
+    assert sorted(p.id for p in repo.mentions(ws, MentionFilter(search="rye")).posts) == ids
 
 
 def test_keyset_pagination_walks_everything_once(world: tuple[Repository, Ingestor, int]) -> None:

@@ -66,7 +66,7 @@ _REPOST_MARKS = frozenset({"rt", "mt"})
 class DedupeKeys:
     exact: int | None  # signed 64-bit, as stored
     signature: bytes | None
-    bands: list[int]
+    bands: list[int]  # distinct and ascending: the store's rows for this post, in key order
 
 
 def comparable_words(tokens: Sequence[str]) -> list[str]:
@@ -136,7 +136,7 @@ def dedupe_keys(token_lists: Sequence[Sequence[str]]) -> list[DedupeKeys]:
         sigs = _signatures(*_shingle_hashes([words[i] for i in near]))
         bands = _band_hashes(sigs)
         for row, i in enumerate(near):
-            signatures[i] = (sigs[row].tobytes(), bands[row].tolist())
+            signatures[i] = (sigs[row].tobytes(), sorted(set(bands[row].tolist())))
     out = []
     for i, w in enumerate(words):
         exact = None

@@ -7,8 +7,10 @@ can raise a syntax error deep in the database.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import literal_column, select, text
@@ -16,7 +18,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from goodwill.store.tables import Post
 
-__all__ = ["MANY_HITS", "SearchTerms", "parse_search", "search_condition", "sqlite_hit_count"]
+__all__ = [
+    "MANY_HITS",
+    "SearchTerms",
+    "index_new_posts",
+    "parse_search",
+    "search_condition",
+    "sqlite_hit_count",
+]
 
 _PART = re.compile(r'"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -71,6 +80,33 @@ def _tsquery(terms: SearchTerms) -> str:
             cleaned[-1] += ":*"
         out.append("(" + " <-> ".join(cleaned) + ")")
     return " & ".join(out)
+
+
+def index_new_posts(conn: Any, ids: Sequence[int]) -> None:
+    """Add the newly inserted posts ``ids`` to SQLite's full-text index, in one statement.
+
+    Whoever inserts posts calls this in the same transaction (the writer does; migration 0012
+    says why there is no insert trigger). PostgreSQL indexes a generated column by itself.
+    """
+    if not ids or conn.dialect.name != "sqlite":
+        return
+    first, last = min(ids), max(ids)
+    if last - first + 1 == len(ids):
+        # The usual case: a batch's posts have consecutive ids, a range on the primary key.
+        conn.exec_driver_sql(_INDEX_RANGE, (first, last))
+    else:
+        conn.exec_driver_sql(_INDEX_LISTED, (json.dumps(sorted(ids)),))
+
+
+_INDEX_RANGE = (
+    "INSERT INTO posts_fts(rowid, text, author_name, author_handle) "
+    "SELECT id, text, author_name, author_handle FROM posts WHERE id BETWEEN ? AND ?"
+)
+_INDEX_LISTED = (
+    "INSERT INTO posts_fts(rowid, text, author_name, author_handle) "
+    "SELECT id, text, author_name, author_handle FROM posts "
+    "WHERE id IN (SELECT value FROM json_each(?))"
+)
 
 
 #: Past this many full-text hits, a newest-first page is found faster by walking the posts in

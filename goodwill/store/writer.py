@@ -37,6 +37,7 @@ from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
 from goodwill.store.people_tables import ForgottenIdentity, identity_hashes, text_hash
 from goodwill.store.rollups import Delta, apply, contributions
+from goodwill.store.search import index_new_posts
 from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
 __all__ = ["WriteResult", "write_batch"]
@@ -232,21 +233,27 @@ class _Originals:
             self.by_band[band] = [(pid, signatures[pid]) for pid in found if pid in signatures]
 
     def find(self, item: ProcessedPost) -> Ref | None:
-        if item.keys.exact is not None and item.keys.exact in self.by_key:
-            return self.by_key[item.keys.exact]
-        if item.keys.signature is not None:
-            for band in item.keys.bands:
-                for original, signature in self.by_band.get(band, ()):
-                    if similarity(item.keys.signature, signature) >= NEAR_DUPLICATE_SIMILARITY:
+        keys = item.keys
+        if keys.exact is not None and keys.exact in self.by_key:
+            return self.by_key[keys.exact]
+        if keys.signature is not None:
+            by_band = self.by_band
+            for band in keys.bands:
+                for original, signature in by_band.get(band, ()):
+                    if similarity(keys.signature, signature) >= NEAR_DUPLICATE_SIMILARITY:
                         return original
         return None
 
     def remember(self, item: ProcessedPost, ref: Ref) -> None:
-        if item.keys.exact is not None:
-            self.by_key.setdefault(item.keys.exact, ref)
-        if item.keys.signature is not None:
-            for band in item.keys.bands:
-                self.by_band[band].append((ref, item.keys.signature))
+        # Once per new original, eight bands each: the writer's busiest loop in Python.
+        keys = item.keys
+        if keys.exact is not None:
+            self.by_key.setdefault(keys.exact, ref)
+        if keys.signature is not None:
+            entry = (ref, keys.signature)
+            by_band = self.by_band
+            for band in keys.bands:
+                by_band[band].append(entry)
 
 
 _POST_COLUMNS = [c.name for c in POSTS.columns if c.name != "id"]
@@ -267,17 +274,27 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+class _SqliteTimes(dict[datetime, str]):
+    """``_sqlite_time`` remembered for one batch: its rows share the batch's write time, and a
+    post's time is written again with each of its mentions."""
+
+    def __missing__(self, value: datetime) -> str:
+        text = self[value] = _sqlite_time(value)
+        return text
+
+
 def _driver_rows(dialect: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
     """What SQLAlchemy's types would send, without their per-value overhead (the hot path):
     SQLite gets naive UTC text in exactly SQLAlchemy's format and JSON text; PostgreSQL gets
     aware datetimes and Jsonb."""
     out = []
     sqlite = dialect == "sqlite"
+    times = _SqliteTimes()
     for row in rows:
         values = [row[c] for c in _POST_COLUMNS]
         for i in _DATETIME_AT:
             if sqlite:
-                values[i] = _sqlite_time(values[i])
+                values[i] = times[values[i]]
         for i in _JSON_AT:
             values[i] = _orjson_text(values[i]) if sqlite else Jsonb(values[i], dumps=_orjson_text)
         out.append(values)
@@ -327,7 +344,9 @@ def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]
         _execute_insert(conn, rows)
         after = conn.execute(select(func.max(P.id))).scalar_one()
         if after - before == len(rows):
-            return list(range(before + 1, after + 1))
+            new_ids = list(range(before + 1, after + 1))
+            index_new_posts(conn, new_ids)
+            return new_ids
     else:
         _execute_insert(conn, rows)
     ids: dict[tuple[str, str], int] = {}
@@ -343,7 +362,9 @@ def _insert_posts(conn: Connection, workspace_id: int, rows: list[dict[str, Any]
             )
         ):
             ids[(source, found.external_id)] = found.id
-    return [ids[(row["source"], row["external_id"])] for row in rows]
+    new_ids = [ids[(row["source"], row["external_id"])] for row in rows]
+    index_new_posts(conn, new_ids)
+    return new_ids
 
 
 def _without_forgotten(
@@ -352,6 +373,12 @@ def _without_forgotten(
     """``batch`` less the posts of forgotten people and copies of their words: one indexed
     query per batch, against the hashes of the batch's authors and texts
     (``forgotten_identities`` holds hashes only)."""
+    F = ForgottenIdentity
+    if (
+        conn.execute(select(F.identity_hash).where(F.workspace_id == workspace_id).limit(1)).first()
+        is None
+    ):
+        return list(batch)  # nobody forgotten here (the usual case): nothing to hash
     keys: dict[int, list[str]] = {}
     for i, item in enumerate(batch):
         author = item.post.author
@@ -362,7 +389,6 @@ def _without_forgotten(
     wanted = sorted({h for hs in keys.values() for h in hs})
     if not wanted:
         return list(batch)
-    F = ForgottenIdentity
     gone = set(
         conn.execute(
             select(F.identity_hash).where(
@@ -430,9 +456,7 @@ def _write(
         later.append(i)
     ids.update(zip(later, _insert_posts(conn, workspace_id, [rows[i] for i in later]), strict=True))
     result.duplicates = len(later)
-    band_rows = [
-        (band, workspace_id, ids[i]) for i in first for band in sorted(set(new[i].keys.bands))
-    ]
+    band_rows = [(band, workspace_id, ids[i]) for i in first for band in new[i].keys.bands]
     # The rollups count new posts from the batch itself: one grouped upsert per rollup table.
     rollup = Delta()
     for i, item in enumerate(new):
@@ -493,6 +517,7 @@ def _write(
         result.updated = len(changed)
 
     _insert_plain(conn, BANDS, ("band", "workspace_id", "post_id"), band_rows)
+    times = _SqliteTimes()
     _insert_plain(
         conn,
         MENTIONS,
@@ -502,7 +527,7 @@ def _write(
                 post_id,
                 topic_id,
                 workspace_id,
-                _sqlite_time(created_at) if conn.dialect.name == "sqlite" else created_at,
+                times[created_at] if conn.dialect.name == "sqlite" else created_at,
             )
             for post_id, topic_id, created_at in mention_rows
         ],
