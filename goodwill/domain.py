@@ -112,7 +112,8 @@ class Post:
 class Deletion:
     """A post its network says was deleted: ``source`` and ``external_id`` as the connector
     stores the post (the post format's ``source`` and ``id``). Platform terms require that we
-    delete it too; the writer removes it from every workspace and keeps it from coming back."""
+    delete it too; the writer removes it from the workspace whose source reported it and keeps
+    it from coming back."""
 
     source: str
     external_id: str

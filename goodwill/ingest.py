@@ -202,7 +202,7 @@ class Ingestor:
         deletions: Sequence[Deletion] = (),
     ) -> IngestReport:
         """Process and store ``items``; ``cursor`` is stored with the last batch, and so are
-        ``deletions`` (posts deleted at their source: removed from every workspace, in that
+        ``deletions`` (posts deleted at their source: removed from this workspace, in that
         same transaction, after the batch's posts).
 
         Items are ``(where, object)`` pairs; a ``ReadProblem`` object is reported as such.

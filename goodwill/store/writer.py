@@ -36,12 +36,12 @@ from goodwill.pipeline.batch import ProcessedPost
 from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
-from goodwill.store.deletion_tables import TOMBSTONE_DAYS, DeletedPost
+from goodwill.store.deletion_tables import TOMBSTONE_DAYS, UNSTORED_TOMBSTONE, DeletedPost
 from goodwill.store.people_tables import ForgottenIdentity, identity_hashes, text_hash
 from goodwill.store.removal import clear_traces, remove_posts
 from goodwill.store.rollups import Delta, apply, contributions
 from goodwill.store.search import index_new_posts
-from goodwill.store.tables import Mention, Post, PostBand, Source, Workspace, utcnow
+from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
 
 __all__ = ["WriteResult", "write_batch"]
 
@@ -410,64 +410,76 @@ def _without_forgotten(
     return [item for i, item in enumerate(batch) if not gone.intersection(keys.get(i, ()))]
 
 
-def _without_deleted(conn: Connection, batch: Sequence[ProcessedPost]) -> list[ProcessedPost]:
+def _without_deleted(
+    conn: Connection, workspace_id: int, batch: Sequence[ProcessedPost]
+) -> list[ProcessedPost]:
     """``batch`` less the posts whose deletion arrived before them (``deleted_posts``): one
     indexed probe per batch, and one query per source only when there are tombstones."""
     D = DeletedPost
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for item in batch:
-        by_source[item.post.source].append(item.post.id)
     if (
-        not by_source
-        or conn.execute(
-            select(D.source).where(_one_of(conn, D.source, sorted(by_source))).limit(1)
-        ).first()
+        not batch
+        or conn.execute(select(D.source).where(D.workspace_id == workspace_id).limit(1)).first()
         is None
     ):
         return list(batch)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for item in batch:
+        by_source[item.post.source].append(item.post.id)
     gone: set[tuple[str, str]] = set()
     for source, ids in by_source.items():
         for external_id in conn.execute(
-            select(D.external_id).where(D.source == source, _one_of(conn, D.external_id, ids))
+            select(D.external_id).where(
+                D.workspace_id == workspace_id,
+                D.source == source,
+                _one_of(conn, D.external_id, ids),
+            )
         ).scalars():
             gone.add((source, external_id))
     return [item for item in batch if (item.post.source, item.post.id) not in gone]
 
 
-def _apply_deletions(conn: Connection, deletions: Sequence[Deletion]) -> int:
-    """Remove the deleted posts from every workspace that stored them (``store.removal``) and
-    record their tombstones; how many stored posts went. Deletions of posts never stored cost
-    one look-up and a tombstone: the firehose brings many."""
+def _apply_deletions(conn: Connection, workspace_id: int, deletions: Sequence[Deletion]) -> int:
+    """Remove the deleted posts from ``workspace_id`` (``store.removal``) and record their
+    tombstones; how many stored posts went. Only the workspace whose source reported the
+    deletion: a source's URL and credentials are its admins' to set (``deletion_tables``)."""
     wanted: dict[str, list[str]] = defaultdict(list)
     for d in deletions:
         wanted[d.source].append(d.external_id)
-    workspaces = list(conn.execute(select(Workspace.id).order_by(Workspace.id)).scalars())
-    found: dict[int, list[int]] = defaultdict(list)
+    found: list[int] = []
+    stored: set[tuple[str, str]] = set()
     for source, external_ids in wanted.items():
-        # Workspace first, as the unique index (workspace, source, external id) wants it.
-        for ws, post_id in conn.execute(
-            select(P.workspace_id, P.id).where(
-                _one_of(conn, P.workspace_id, workspaces),
+        for post_id, external_id in conn.execute(
+            select(P.id, P.external_id).where(
+                P.workspace_id == workspace_id,
                 P.source == source,
                 _one_of(conn, P.external_id, sorted(set(external_ids))),
             )
         ):
-            found[ws].append(post_id)
+            found.append(post_id)
+            stored.add((source, external_id))
     removed = 0
-    for ws in sorted(found):
-        clear_traces(conn, ws, found[ws])
-        removed += remove_posts(conn, ws, found[ws], promote_repeats=True)
+    if found:
+        clear_traces(conn, workspace_id, found)
+        removed = remove_posts(conn, workspace_id, found, promote_repeats=True)
     now = utcnow()
-    rows = sorted({(d.source, d.external_id) for d in deletions})
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    long, short = now + timedelta(days=TOMBSTONE_DAYS), now + UNSTORED_TOMBSTONE
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    rows = [
+        (workspace_id, s, e, now, long if (s, e) in stored else short)
+        for s, e in sorted({(d.source, d.external_id) for d in deletions})
+    ]
     conn.exec_driver_sql(
-        f"INSERT INTO deleted_posts (source, external_id, deleted_at) "  # noqa: S608
-        f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (source, external_id) DO NOTHING",
-        [(s, e, _sqlite_time(now) if mark == "?" else now) for s, e in rows],
+        # Table and column names are ours; the values are bound.
+        f"INSERT INTO deleted_posts (workspace_id, source, external_id, deleted_at, kept_until) "  # noqa: S608
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (workspace_id, source, external_id) DO NOTHING",
+        [
+            (w, s, e, _sqlite_time(at), _sqlite_time(until)) if sqlite else (w, s, e, at, until)
+            for w, s, e, at, until in rows
+        ],
     )
-    conn.execute(
-        delete(DeletedPost).where(DeletedPost.deleted_at < now - timedelta(days=TOMBSTONE_DAYS))
-    )
+    conn.execute(delete(DeletedPost).where(DeletedPost.kept_until < now))
     return removed
 
 
@@ -483,7 +495,7 @@ def _write(
     result = WriteResult()
     kept = _without_forgotten(conn, workspace_id, batch)
     result.forgotten = len(batch) - len(kept)
-    batch = _without_deleted(conn, kept)
+    batch = _without_deleted(conn, workspace_id, kept)
     result.already_deleted = len(kept) - len(batch)
     existing = _existing(conn, workspace_id, batch)
     new: list[ProcessedPost] = []
@@ -611,7 +623,7 @@ def _write(
     if deletions:
         # After the batch's own rows and counts: a post created and deleted within one page
         # is stored, then removed, in this one transaction.
-        result.deleted = _apply_deletions(conn, deletions)
+        result.deleted = _apply_deletions(conn, workspace_id, deletions)
     if source_id is not None:
         values: dict[str, Any] = {
             "last_success_at": now,
@@ -637,7 +649,7 @@ def write_batch(
     deletions: Sequence[Deletion] = (),
 ) -> WriteResult:
     """Store ``batch`` and, with it, ``cursor`` as the source's new position, and apply
-    ``deletions`` (posts deleted at their source, removed from every workspace).
+    ``deletions`` (posts deleted at their source, removed from this workspace).
 
     A concurrent writer that stored the same post first makes the transaction fail on the
     unique key; the batch is then simply written again, and now finds the post there.

@@ -4,10 +4,10 @@ Revision ID: 0014
 Revises: 0012
 Create Date: 2026-11-23
 
-Connectors report posts deleted on their networks; the writer removes them from every
-workspace and records a tombstone (``deleted_posts``) so a post arriving after its deletion is
-not stored; authors who lost posts wait in ``people_stale`` for ``people.sync`` to recompute
-them (``goodwill.store.deletion_tables``).
+Connectors report posts deleted on their networks; the writer removes them from the workspace
+whose source reported them and records a tombstone (``deleted_posts``) so a post arriving after
+its deletion is not stored; authors who lost posts wait in ``people_stale`` for
+``people.sync`` to recompute them (``goodwill.store.deletion_tables``).
 """
 
 from __future__ import annotations
@@ -26,12 +26,22 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.create_table(
         "deleted_posts",
+        sa.Column("workspace_id", BigId, nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("external_id", sa.String(length=512), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("source", "external_id", name=op.f("pk_deleted_posts")),
+        sa.Column("kept_until", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_deleted_posts_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "source", "external_id", name=op.f("pk_deleted_posts")
+        ),
     )
-    op.create_index("ix_deleted_posts_deleted_at", "deleted_posts", ["deleted_at"])
+    op.create_index("ix_deleted_posts_kept_until", "deleted_posts", ["kept_until"])
     op.create_table(
         "people_stale",
         sa.Column("workspace_id", BigId, nullable=False),
@@ -54,5 +64,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("people_stale")
-    op.drop_index("ix_deleted_posts_deleted_at", table_name="deleted_posts")
+    op.drop_index("ix_deleted_posts_kept_until", table_name="deleted_posts")
     op.drop_table("deleted_posts")
