@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["INTENT_LABELS", "SENTIMENT_LABELS", "Author", "Metrics", "Post", "TopicKind"]
+__all__ = [
+    "INTENT_LABELS",
+    "SENTIMENT_LABELS",
+    "Author",
+    "Deletion",
+    "Metrics",
+    "Post",
+    "TopicKind",
+]
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 """What a post's ``analysis["sentiment"]["label"]`` can be (models and user corrections)."""
@@ -98,3 +106,14 @@ class Post:
         if self.is_own:
             out["is_own"] = True
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A post its network says was deleted: ``source`` and ``external_id`` as the connector
+    stores the post (the post format's ``source`` and ``id``). Platform terms require that we
+    delete it too; the writer removes it from the workspace whose source reported it and keeps
+    it from coming back."""
+
+    source: str
+    external_id: str

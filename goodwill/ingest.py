@@ -22,6 +22,7 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
+from goodwill.domain import Deletion
 from goodwill.pipeline.ahead import PipelineAhead, Processing, can_run_ahead
 from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import (
@@ -88,6 +89,8 @@ class IngestReport:
             "duplicates": w.duplicates,
             "mentions": w.mentions,
             "forgotten": w.forgotten,
+            "deleted": w.deleted,
+            "already_deleted": w.already_deleted,
             "rejected": self.problem_count,
             "problems": [str(p) for p in self.problems],
         }
@@ -196,14 +199,24 @@ class Ingestor:
         default_source: str | None = None,
         assume_tz: tzinfo | None = None,
         on_batch: Callable[[IngestReport], None] | None = None,
+        deletions: Sequence[Deletion] = (),
     ) -> IngestReport:
-        """Process and store ``items``; ``cursor`` is stored with the last batch.
+        """Process and store ``items``; ``cursor`` is stored with the last batch, and so are
+        ``deletions`` (posts deleted at their source: removed from this workspace, in that
+        same transaction, after the batch's posts).
 
         Items are ``(where, object)`` pairs; a ``ReadProblem`` object is reported as such.
         """
         with _fewer_collections():
             return self._ingest(
-                workspace_id, items, source_id, cursor, default_source, assume_tz, on_batch
+                workspace_id,
+                items,
+                source_id,
+                cursor,
+                default_source,
+                assume_tz,
+                on_batch,
+                deletions,
             )
 
     def _ingest(
@@ -215,6 +228,7 @@ class Ingestor:
         default_source: str | None,
         assume_tz: tzinfo | None,
         on_batch: Callable[[IngestReport], None] | None,
+        deletions: Sequence[Deletion],
     ) -> IngestReport:
         report = IngestReport()
         index = self.index()
@@ -253,6 +267,7 @@ class Ingestor:
                 processed,
                 source_id=source_id,
                 cursor=cursor if last else None,
+                deletions=deletions if last else (),
             )
             wrote_cursor = wrote_cursor or last
             report.written.add(result)
@@ -288,7 +303,15 @@ class Ingestor:
             pending = (done, last, good)
         if pending is not None:
             write(*pending)
-        if source_id is not None and not wrote_cursor:
+        if not wrote_cursor and (source_id is not None or deletions):
             # An empty page still moves the cursor (and says the source is alive).
-            write_batch(self.repo.engine, workspace_id, [], source_id=source_id, cursor=cursor)
+            result = write_batch(
+                self.repo.engine,
+                workspace_id,
+                [],
+                source_id=source_id,
+                cursor=cursor,
+                deletions=deletions,
+            )
+            report.written.add(result)
         return report

@@ -103,6 +103,7 @@ class Listener:
                 items,
                 source_id=src.id,
                 cursor=page.cursor,
+                deletions=page.deletions,
             )
         outcome.report.read += report.read
         outcome.report.written.add(report.written)

@@ -189,13 +189,14 @@ def test_listener_runs_the_stream_and_resumes_after_restart(
         60,
     )
 
-    async def run_until(posts: int) -> None:
+    async def run_until(posts: int, deleted: int = 0) -> None:
         stop = asyncio.Event()
-        seen = {"n": 0}
+        seen = {"n": 0, "deleted": 0}
 
         def on(outcome: Any) -> None:
             seen["n"] += outcome.report.written.inserted
-            if seen["n"] >= posts:
+            seen["deleted"] += outcome.report.written.deleted
+            if seen["n"] >= posts and seen["deleted"] >= deleted:
                 stop.set()
 
         async with make_client(settings, allow_loopback=True) as http:
@@ -208,8 +209,11 @@ def test_listener_runs_the_stream_and_resumes_after_restart(
     assert stored.cursor["time_us"] >= events[2]["time_us"] and stored.last_success_at
 
     jetstream.events = events
-    asyncio.run(run_until(1))  # restarted: rewinds, stores only the new one
-    assert repo.post_count(ws.id) == 3
+    # Restarted: rewinds, stores only the new one, which its author then deletes (the last
+    # event), so it is removed again.
+    asyncio.run(run_until(1, deleted=1))
+    assert repo.post_count(ws.id) == 2
+    assert repo.source(ws.id, "sky").cursor["time_us"] == events[-1]["time_us"]
 
 
 @pytest.mark.skipif(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from goodwill.inbox.acknowledgement import is_acknowledgement
+from goodwill.store.inbox_tables import PREVIEW_CHARS
 
 __all__ = [
     "ASK_INTENTS",
@@ -27,8 +28,6 @@ __all__ = [
 
 ASK_INTENTS = frozenset({"question", "complaint"})
 """Intents that need a human answer."""
-
-PREVIEW_CHARS = 280
 
 
 @dataclass(slots=True, frozen=True)

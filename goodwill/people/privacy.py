@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, delete, or_, select
 from sqlalchemy.orm import Session
 
 from goodwill.people.service import People
@@ -31,8 +31,8 @@ from goodwill.store.people_tables import (
     identity_hashes,
     text_hash,
 )
-from goodwill.store.rollups import kept_exact
-from goodwill.store.tables import AlertEvent, Post, PostBand, utcnow
+from goodwill.store.removal import remove_posts
+from goodwill.store.tables import AlertEvent, Post, utcnow
 
 __all__ = ["FORGOTTEN", "ForgetReport", "export_person", "forget_person"]
 
@@ -236,20 +236,9 @@ def forget_person(people: People, workspace_id: int, person_id: int) -> ForgetRe
         words = sorted(set(texts), key=len, reverse=True) + handles + names
         report.conversations_deleted = _forget_conversations(s, conn, workspace_id, ids, words)
         report.alert_events_scrubbed = _forget_alerts(s, workspace_id, ids, words)
-        # The dashboard's rollups lose what these posts counted for, their author's name too.
-        with kept_exact(conn, workspace_id, ids):
-            for chunk in _chunks(ids):
-                s.execute(
-                    update(Post)
-                    .where(Post.workspace_id == workspace_id, Post.duplicate_of.in_(chunk))
-                    .values(duplicate_of=None)
-                )
-                s.execute(
-                    delete(PostBand).where(
-                        PostBand.workspace_id == workspace_id, PostBand.post_id.in_(chunk)
-                    )
-                )
-                s.execute(delete(Post).where(Post.workspace_id == workspace_id, Post.id.in_(chunk)))
+        # The dashboard's rollups lose what these posts counted for, their author's name too;
+        # their repeats are among ``ids`` (they carry the words), so none is promoted.
+        remove_posts(conn, workspace_id, ids, promote_repeats=False)
         report.posts_deleted = len(ids)
         report.posts_scrubbed = _scrub_mentions_of(s, conn, workspace_id, handles)
         s.execute(delete(Person).where(Person.id == person_id))

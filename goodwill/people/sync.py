@@ -11,6 +11,9 @@ post with a lower id can appear after a higher one was read. The stored watermar
 moves past posts stored at least ``SETTLE_S`` seconds ago; younger ones are read again by the
 next sync (absorbing a post twice changes nothing). SQLite has one writer and ids in order.
 
+People whose posts were deleted at their source are queued by the writer (``people_stale``)
+and recomputed here too.
+
 Limits, on purpose: a post edited in place keeps its id and is not read again until another
 post or a correction touches its author; ``recompute`` does it on demand.
 """
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Engine,
     Table,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -41,6 +45,7 @@ from goodwill.people.advocacy import AdvocateFacts, advocate_score
 from goodwill.people.profiles import name_key, profile_of
 from goodwill.people.standing import StandingRule, standing_of
 from goodwill.store.db import writer
+from goodwill.store.deletion_tables import StalePerson
 from goodwill.store.inbox_tables import Conversation
 from goodwill.store.people_tables import (
     DetractorCase,
@@ -304,6 +309,14 @@ def sync_people(
                 .where(PeopleState.workspace_id == workspace_id)
                 .values(last_correction_id=corrections[-1].id)
             )
+    with engine.connect() as conn:
+        # People who lost posts to deletions at the source (``store.removal``).
+        stale = list(
+            conn.execute(
+                select(StalePerson.person_id).where(StalePerson.workspace_id == workspace_id)
+            ).scalars()
+        )
+    touched.update(stale)
     result = recompute(
         engine,
         workspace_id,
@@ -313,6 +326,15 @@ def sync_people(
         rising_days=rising_days,
         advocate_min=advocate_min,
     )
+    if stale:
+        with writer(engine).begin() as conn:
+            for chunk in _chunks(stale):
+                conn.execute(
+                    delete(StalePerson).where(
+                        StalePerson.workspace_id == workspace_id,
+                        StalePerson.person_id.in_(list(chunk)),
+                    )
+                )
     report.people_recomputed = result.people_recomputed
     report.cases_opened = result.cases_opened
     return report

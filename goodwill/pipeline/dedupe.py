@@ -29,6 +29,7 @@ __all__ = [
     "NEAR_DUPLICATE_SIMILARITY",
     "NUM_PERM",
     "DedupeKeys",
+    "bands_of",
     "comparable_words",
     "dedupe_keys",
     "similarity",
@@ -146,6 +147,13 @@ def dedupe_keys(token_lists: Sequence[Sequence[str]]) -> list[DedupeKeys]:
         signature, band_list = signatures.get(i, (None, []))
         out.append(DedupeKeys(exact, signature, band_list))
     return out
+
+
+def bands_of(signature: bytes) -> list[int]:
+    """The bands of a stored signature, as ``dedupe_keys`` gave them (distinct, ascending):
+    for a repeat promoted to original when its original is deleted (``store.removal``)."""
+    sigs = np.frombuffer(signature, dtype=np.uint32).reshape(1, -1)
+    return sorted(set(_band_hashes(sigs)[0].tolist()))
 
 
 def similarity(a: bytes, b: bytes) -> float:

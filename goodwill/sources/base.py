@@ -15,9 +15,12 @@ from typing import Any, ClassVar
 
 import httpx
 
+from goodwill.domain import Deletion
+
 __all__ = [
     "CanReply",
     "ConfigError",
+    "Deletion",
     "Page",
     "PollingSource",
     "RateLimited",
@@ -49,12 +52,15 @@ class Page:
 
     ``posts`` are post-format dicts (validated later by the pipeline, so one bad item never sinks
     the page); ``cursor`` is the state to persist together with them; ``problems`` are
-    item-level messages ("entry 3: no link and no id") that the user should see.
+    item-level messages ("entry 3: no link and no id") that the user should see;
+    ``deletions`` are posts the provider says were deleted, removed in the same transaction as
+    the page's posts and cursor.
     """
 
     posts: list[dict[str, Any]]
     cursor: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
     has_more: bool = False
     not_modified: bool = False
 

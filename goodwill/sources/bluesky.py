@@ -6,6 +6,11 @@ Its cursor is an event's ``time_us``; we store the largest seen, and on every (r
 events from a few seconds before it, because event times are not strictly ordered. Posts seen in
 that rewound stretch are remembered in the cursor and skipped, so nothing is lost or repeated.
 
+A commit deleting an ``app.bsky.feed.post`` becomes a ``Deletion`` of ``at://DID/…/RKEY``, the
+id its post is stored under. It has no text to match keywords against, so every deletion the
+stream brings is passed on; the writer removes the post where it was stored and ignores the
+rest (cheaply: one look-up per page).
+
 The WebSocket goes to an address vetted by the same guard as all outbound HTTP
 (``net.vetted_addresses``), never to a name resolved a second time.
 """
@@ -25,7 +30,7 @@ import websockets
 from websockets.asyncio.client import connect
 
 from goodwill.net import BlockedAddress, vetted_addresses
-from goodwill.sources.base import ConfigError, Page, SourceError, StreamingSource
+from goodwill.sources.base import ConfigError, Deletion, Page, SourceError, StreamingSource
 from goodwill.sources.config import (
     backfill_since,
     boolean,
@@ -36,7 +41,7 @@ from goodwill.sources.config import (
 )
 from goodwill.sources.ratelimit import backoff_seconds
 
-__all__ = ["JETSTREAM_URL", "BlueskyJetstreamSource", "event_to_post"]
+__all__ = ["JETSTREAM_URL", "BlueskyJetstreamSource", "event_to_post", "post_uri"]
 
 JETSTREAM_URL: Final = "wss://jetstream2.us-east.bsky.network/subscribe"
 POST: Final = "app.bsky.feed.post"
@@ -118,6 +123,7 @@ class BlueskyJetstreamSource(StreamingSource):
         state = _State.load(cursor, self._start_us(cursor))
         posts: list[dict[str, Any]] = []
         problems: list[str] = []
+        deletions: list[Deletion] = []
         deadline = time.monotonic() + self.config["poll_seconds"]
         try:
             async with await self._connect(state) as ws:
@@ -129,7 +135,7 @@ class BlueskyJetstreamSource(StreamingSource):
                             message = await ws.recv()
                     except TimeoutError:
                         break
-                    self._take(message, state, posts, problems)
+                    self._take(message, state, posts, problems, deletions)
         except websockets.ConnectionClosedOK:
             pass
         except (
@@ -141,7 +147,7 @@ class BlueskyJetstreamSource(StreamingSource):
             if not posts and not state.moved:
                 raise SourceError(f"Jetstream connection failed: {_describe(exc)}") from exc
             problems.append(f"the connection dropped ({_describe(exc)}); resuming next time")
-        return Page(posts=posts, cursor=state.dump(), problems=problems)
+        return Page(posts=posts, cursor=state.dump(), problems=problems, deletions=deletions)
 
     async def stream(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
         state = _State.load(cursor, self._start_us(cursor))
@@ -149,6 +155,7 @@ class BlueskyJetstreamSource(StreamingSource):
         while True:
             posts: list[dict[str, Any]] = []
             problems: list[str] = []
+            deletions: list[Deletion] = []
             try:
                 async with await self._connect(state) as ws:
                     failures = 0
@@ -158,13 +165,18 @@ class BlueskyJetstreamSource(StreamingSource):
                         try:
                             async with asyncio.timeout(max(left, 0)):  # see ``poll``
                                 message = await ws.recv()
-                            self._take(message, state, posts, problems)
+                            self._take(message, state, posts, problems, deletions)
                         except TimeoutError:
                             pass
                         if time.monotonic() >= flush_at:
-                            if posts or problems or state.moved:
-                                yield Page(posts=posts, cursor=state.dump(), problems=problems)
-                                posts, problems = [], []
+                            if posts or problems or deletions or state.moved:
+                                yield Page(
+                                    posts=posts,
+                                    cursor=state.dump(),
+                                    problems=problems,
+                                    deletions=deletions,
+                                )
+                                posts, problems, deletions = [], [], []
                                 state.moved = False
                             flush_at = time.monotonic() + self.config["batch_seconds"]
             except (
@@ -175,8 +187,8 @@ class BlueskyJetstreamSource(StreamingSource):
             ) as exc:
                 failures += 1
                 reason = _describe(exc)
-            if posts or problems or state.moved:  # what arrived before the drop is kept
-                yield Page(posts=posts, cursor=state.dump(), problems=problems)
+            if posts or problems or deletions or state.moved:  # kept, though it dropped
+                yield Page(posts=posts, cursor=state.dump(), problems=problems, deletions=deletions)
                 state.moved = False
             if failures > self.max_failures:
                 raise SourceError(f"Jetstream keeps failing ({failures} times): {reason}")
@@ -228,6 +240,7 @@ class BlueskyJetstreamSource(StreamingSource):
         state: _State,
         posts: list[dict[str, Any]],
         problems: list[str],
+        deletions: list[Deletion],
     ) -> None:
         try:
             event = orjson.loads(message)
@@ -241,7 +254,18 @@ class BlueskyJetstreamSource(StreamingSource):
         commit = event.get("commit")
         if event.get("kind") != "commit" or not isinstance(commit, Mapping):
             return  # identity and account events
-        if commit.get("collection") != POST or commit.get("operation") not in ("create", "update"):
+        if commit.get("collection") != POST:
+            return
+        if commit.get("operation") == "delete":
+            did, rkey = event.get("did"), commit.get("rkey")
+            if not isinstance(did, str) or not _DID_RE.match(did):
+                problems.append(f"a delete at {event['time_us']} has no author DID; skipped")
+            elif not isinstance(rkey, str) or not rkey or "/" in rkey:
+                problems.append(f"a delete at {event['time_us']} has no record key; skipped")
+            else:
+                deletions.append(Deletion("bluesky", post_uri(did, rkey)))
+            return
+        if commit.get("operation") not in ("create", "update"):
             return
         try:
             post = event_to_post(event, own_did=self.config["own_did"])
@@ -326,6 +350,11 @@ def _iso(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+def post_uri(did: str, rkey: str) -> str:
+    """The AT URI a post is stored under (its ``id``), and a deletion names."""
+    return f"at://{did}/{POST}/{rkey}"
+
+
 def event_to_post(event: Mapping[str, Any], *, own_did: str | None = None) -> dict[str, Any]:
     """A Jetstream commit of an ``app.bsky.feed.post`` as a post; ``ValueError`` says why not."""
     did, commit = event.get("did"), event["commit"]
@@ -350,7 +379,7 @@ def event_to_post(event: Mapping[str, Any], *, own_did: str | None = None) -> di
         text = "(media without text)" if isinstance(embed, Mapping) else ""
     if not text.strip():
         raise ValueError("no text")
-    uri = f"at://{did}/{POST}/{rkey}"
+    uri = post_uri(did, rkey)
     post: dict[str, Any] = {
         "id": uri,
         "source": "bluesky",

@@ -2,8 +2,11 @@
 
 ``GET /api/v1/streaming/hashtag?tag=…`` (``hashtag/local``), ``/public`` (``public/local``) and
 ``/user/notification`` push ``event: update`` (a new status), ``status.update`` (an edit),
-``notification`` and ``delete``, each ``data:`` line a JSON entity, with a comment line as a
-heartbeat every 15 s. The stream has no cursor, so every (re)connection first catches up through
+``notification`` and ``delete``, each ``data:`` line a JSON entity (a ``delete`` carries the
+deleted status's id, as a bare string), with a comment line as a heartbeat every 15 s. A
+``delete`` becomes a ``Deletion`` of the post as we store it (``host/id``): the writer removes
+it with the batch, and a deletion of a status we never stored (or a boost's own id) changes
+nothing. The stream has no cursor, so every (re)connection first catches up through
 the REST timeline from the stored ``min_id`` (what ``MastodonSource.poll`` does), and only then
 relays what the stream pushed meanwhile; a status the catch-up already brought is skipped, so a
 drop leaves neither a gap nor a repeat. Each relayed batch moves ``min_id`` to the newest id it
@@ -25,7 +28,7 @@ import httpx
 import orjson
 from httpx_sse import EventSource, ServerSentEvent
 
-from goodwill.sources.base import Page, RateLimited, SourceError
+from goodwill.sources.base import Deletion, Page, RateLimited, SourceError
 from goodwill.sources.ratelimit import ResetStyle, backoff_seconds
 from goodwill.sources.streaming import Feed, StreamEnded, StreamRefused, open_stream
 
@@ -168,23 +171,43 @@ class MastodonStream:
         batch_s = float(self.config["batch_seconds"])
         posts: list[dict[str, Any]] = []
         problems: list[str] = []
+        deletions: list[Deletion] = []
         moved = False
         flush_at = time.monotonic() + batch_s
+
+        def page() -> Page:
+            return Page(
+                posts=posts, cursor=dict(self.state), problems=problems, deletions=deletions
+            )
+
         while True:
             try:
                 event = await feed.next(flush_at - time.monotonic())
                 self.received = feed.received
             except StreamEnded:
-                if posts or problems or moved:
-                    yield Page(posts=posts, cursor=dict(self.state), problems=problems)
+                if posts or problems or deletions or moved:
+                    yield page()
                 raise
             if event is not None:
-                moved = self._take(event, seen, posts, problems) or moved
+                if event.event == "delete":
+                    self._take_delete(event, deletions, problems)
+                else:
+                    moved = self._take(event, seen, posts, problems) or moved
             if time.monotonic() >= flush_at:
-                if posts or problems or moved:
-                    yield Page(posts=posts, cursor=dict(self.state), problems=problems)
-                    posts, problems, moved = [], [], False
+                if posts or problems or deletions or moved:
+                    yield page()
+                    posts, problems, deletions, moved = [], [], [], False
                 flush_at = time.monotonic() + batch_s
+
+    def _take_delete(
+        self, event: ServerSentEvent, deletions: list[Deletion], problems: list[str]
+    ) -> None:
+        """A ``delete`` event: its data is the status id (bare, or as a JSON string)."""
+        status_id = event.data.strip().strip('"')
+        if not status_id.isdigit() or len(status_id) > 40:
+            problems.append(f"a delete event without a status id ({event.data[:40]!r}); skipped")
+            return
+        deletions.append(Deletion(self.source.kind, f"{self.source.host}/{status_id}"))
 
     def _take(
         self,
@@ -198,7 +221,7 @@ class MastodonStream:
         notifications = self.config["timeline"] == "mentions"
         wanted = ("notification",) if notifications else ("update", "status.update")
         if name not in wanted:
-            return False  # delete, filters_changed, announcement…: nothing to store
+            return False  # filters_changed, announcement…: nothing to store
         if len(event.data) > MAX_EVENT_BYTES:
             problems.append(f"a {name} event is larger than 1 MB; skipped")
             return False

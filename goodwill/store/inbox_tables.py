@@ -25,7 +25,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from goodwill.store.tables import Base, BigId, Json, utcnow
 
-__all__ = ["Conversation", "ConversationNote", "InboxRules", "ReplyTemplate"]
+__all__ = ["PREVIEW_CHARS", "Conversation", "ConversationNote", "InboxRules", "ReplyTemplate"]
+
+PREVIEW_CHARS = 280
+"""A conversation's preview is the start of one of its posts, this long at most."""
 
 
 class Conversation(Base):

@@ -511,6 +511,7 @@ class LoginFailure(Base):
 
 # The inbox's tables live in their own module; importing it here registers them on ``Base`` for
 # everyone who imports the tables (migrations, the schema test).
+from goodwill.store import deletion_tables as deletion_tables  # noqa: E402
 from goodwill.store import inbox_tables as inbox_tables  # noqa: E402
 from goodwill.store import people_tables as people_tables  # noqa: E402
 from goodwill.store import rollup_tables as rollup_tables  # noqa: E402

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -31,11 +31,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
+from goodwill.domain import Deletion
 from goodwill.pipeline.batch import ProcessedPost
 from goodwill.pipeline.dedupe import NEAR_DUPLICATE_SIMILARITY, similarity
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
+from goodwill.store.deletion_tables import TOMBSTONE_DAYS, UNSTORED_TOMBSTONE, DeletedPost
 from goodwill.store.people_tables import ForgottenIdentity, identity_hashes, text_hash
+from goodwill.store.removal import clear_traces, remove_posts
 from goodwill.store.rollups import Delta, apply, contributions
 from goodwill.store.search import index_new_posts
 from goodwill.store.tables import Mention, Post, PostBand, Source, utcnow
@@ -59,9 +62,15 @@ class WriteResult:
     mentions: int = 0
     forgotten: int = 0
     """Posts by forgotten people (``people.privacy``), dropped before anything was stored."""
+    deleted: int = 0
+    """Stored posts removed because their network says they were deleted (all workspaces)."""
+    already_deleted: int = 0
+    """Posts of the batch dropped because a deletion of theirs came first (a tombstone)."""
 
     def add(self, other: WriteResult) -> None:
         self.forgotten += other.forgotten
+        self.deleted += other.deleted
+        self.already_deleted += other.already_deleted
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -401,18 +410,93 @@ def _without_forgotten(
     return [item for i, item in enumerate(batch) if not gone.intersection(keys.get(i, ()))]
 
 
+def _without_deleted(
+    conn: Connection, workspace_id: int, batch: Sequence[ProcessedPost]
+) -> list[ProcessedPost]:
+    """``batch`` less the posts whose deletion arrived before them (``deleted_posts``): one
+    indexed probe per batch, and one query per source only when there are tombstones."""
+    D = DeletedPost
+    if (
+        not batch
+        or conn.execute(select(D.source).where(D.workspace_id == workspace_id).limit(1)).first()
+        is None
+    ):
+        return list(batch)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for item in batch:
+        by_source[item.post.source].append(item.post.id)
+    gone: set[tuple[str, str]] = set()
+    for source, ids in by_source.items():
+        for external_id in conn.execute(
+            select(D.external_id).where(
+                D.workspace_id == workspace_id,
+                D.source == source,
+                _one_of(conn, D.external_id, ids),
+            )
+        ).scalars():
+            gone.add((source, external_id))
+    return [item for item in batch if (item.post.source, item.post.id) not in gone]
+
+
+def _apply_deletions(conn: Connection, workspace_id: int, deletions: Sequence[Deletion]) -> int:
+    """Remove the deleted posts from ``workspace_id`` (``store.removal``) and record their
+    tombstones; how many stored posts went. Only the workspace whose source reported the
+    deletion: a source's URL and credentials are its admins' to set (``deletion_tables``)."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for d in deletions:
+        wanted[d.source].append(d.external_id)
+    found: list[int] = []
+    stored: set[tuple[str, str]] = set()
+    for source, external_ids in wanted.items():
+        for post_id, external_id in conn.execute(
+            select(P.id, P.external_id).where(
+                P.workspace_id == workspace_id,
+                P.source == source,
+                _one_of(conn, P.external_id, sorted(set(external_ids))),
+            )
+        ):
+            found.append(post_id)
+            stored.add((source, external_id))
+    removed = 0
+    if found:
+        clear_traces(conn, workspace_id, found)
+        removed = remove_posts(conn, workspace_id, found, promote_repeats=True)
+    now = utcnow()
+    long, short = now + timedelta(days=TOMBSTONE_DAYS), now + UNSTORED_TOMBSTONE
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    rows = [
+        (workspace_id, s, e, now, long if (s, e) in stored else short)
+        for s, e in sorted({(d.source, d.external_id) for d in deletions})
+    ]
+    conn.exec_driver_sql(
+        # Table and column names are ours; the values are bound.
+        f"INSERT INTO deleted_posts (workspace_id, source, external_id, deleted_at, kept_until) "  # noqa: S608
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (workspace_id, source, external_id) DO NOTHING",
+        [
+            (w, s, e, _sqlite_time(at), _sqlite_time(until)) if sqlite else (w, s, e, at, until)
+            for w, s, e, at, until in rows
+        ],
+    )
+    conn.execute(delete(DeletedPost).where(DeletedPost.kept_until < now))
+    return removed
+
+
 def _write(
     conn: Connection,
     workspace_id: int,
     batch: Sequence[ProcessedPost],
     source_id: int | None,
     cursor: dict[str, Any] | None,
+    deletions: Sequence[Deletion] = (),
 ) -> WriteResult:
     now = utcnow()
     result = WriteResult()
     kept = _without_forgotten(conn, workspace_id, batch)
     result.forgotten = len(batch) - len(kept)
-    batch = kept
+    batch = _without_deleted(conn, workspace_id, kept)
+    result.already_deleted = len(kept) - len(batch)
     existing = _existing(conn, workspace_id, batch)
     new: list[ProcessedPost] = []
     changed: list[tuple[int, ProcessedPost]] = []
@@ -536,6 +620,10 @@ def _write(
     if changed:
         rollup.plus(contributions(conn, workspace_id, changed_ids).minus(before))
     apply(conn, workspace_id, rollup)
+    if deletions:
+        # After the batch's own rows and counts: a post created and deleted within one page
+        # is stored, then removed, in this one transaction.
+        result.deleted = _apply_deletions(conn, workspace_id, deletions)
     if source_id is not None:
         values: dict[str, Any] = {
             "last_success_at": now,
@@ -558,8 +646,10 @@ def write_batch(
     *,
     source_id: int | None = None,
     cursor: dict[str, Any] | None = None,
+    deletions: Sequence[Deletion] = (),
 ) -> WriteResult:
-    """Store ``batch`` and, with it, ``cursor`` as the source's new position.
+    """Store ``batch`` and, with it, ``cursor`` as the source's new position, and apply
+    ``deletions`` (posts deleted at their source, removed from this workspace).
 
     A concurrent writer that stored the same post first makes the transaction fail on the
     unique key; the batch is then simply written again, and now finds the post there.
@@ -567,7 +657,7 @@ def write_batch(
     for attempt in range(3):
         try:
             with writer(engine).begin() as conn:
-                return _write(conn, workspace_id, batch, source_id, cursor)
+                return _write(conn, workspace_id, batch, source_id, cursor, deletions)
         except IntegrityError:
             if attempt == 2:
                 raise

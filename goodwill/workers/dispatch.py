@@ -93,8 +93,10 @@ class Dispatcher:
     async def hand_off(self, src: Source, page: Page) -> None:
         """A stream's page goes to the workers with its cursor, stored in one transaction."""
         items = [(f"{src.name} item {i}", obj) for i, obj in enumerate(page.posts, 1)]
+        # Deletions as plain pairs: the task's arguments travel as JSON.
+        deleted = [[d.source, d.external_id] for d in page.deletions]
         await asyncio.to_thread(
-            ingest_batch.delay, src.workspace_id, items, src.id, dict(page.cursor)
+            ingest_batch.delay, src.workspace_id, items, src.id, dict(page.cursor), deleted
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from goodwill.alerts import AlertService
 from goodwill.analysis.engine import TextAnalyzer
+from goodwill.domain import Deletion
 from goodwill.inbox.service import Inbox
 from goodwill.ingest import Ingestor
 from goodwill.listen import Listener
@@ -145,10 +146,16 @@ def ingest_batch(
     items: list[tuple[str, Any]],
     source_id: int | None = None,
     cursor: dict[str, Any] | None = None,
+    deletions: list[list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Store one batch (a stream's page), with its cursor. Delivered twice, it is stored once."""
+    """Store one batch (a stream's page), with its cursor and the deletions it reported
+    (``[source, external id]`` pairs). Delivered twice, it is stored once."""
     report = runtime().ingestor.ingest(
-        workspace_id, [(str(w), obj) for w, obj in items], source_id=source_id, cursor=cursor
+        workspace_id,
+        [(str(w), obj) for w, obj in items],
+        source_id=source_id,
+        cursor=cursor,
+        deletions=[Deletion(str(s), str(e)) for s, e in deletions or ()],
     )
     return report.as_dict()
 
