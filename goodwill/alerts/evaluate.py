@@ -4,6 +4,28 @@ Everything here is a function of the store and a ``now``: tests pass a time, the
 ``goodwill alerts run`` pass the clock. Each rule's events, outbox rows and watermark are
 written together (``AlertStore.record``), so evaluating twice is harmless and a crash between a
 batch and its evaluation only delays the alert to the next evaluation.
+
+Which posts are "new" to a rule. SQLite has one writer at a time (BEGIN IMMEDIATE), so ids
+become visible in order and the rule's watermark is a post id. On PostgreSQL ids come from a
+sequence at INSERT but several writers commit in any order: a batch holding ids 100-199 can
+commit after 200-299 was evaluated, and an id watermark would skip it for good. There each post
+stores the 64-bit id of the transaction that wrote it (``posts.stored_xact``, filled by the
+column's default ``pg_current_xact_id()``), and a rule reads only posts of transactions below
+the snapshot's xmin, the oldest transaction still running: every one below has committed or
+rolled back, so nothing can appear there later. The watermark is then that xmin (commit order).
+
+Weighed and not taken: a per-workspace queue of stored posts consumed with ``FOR UPDATE SKIP
+LOCKED`` costs a write per post on every backend, SQLite's hot path included, and each rule
+needs its own consumption record anyway; remembering the id gaps below the watermark cannot
+tell a gap that will fill from an id the sequence lost to a rollback, so it needs an expiry,
+and then a slow transaction loses posts again. Reading the ``xmin`` system column instead of a
+stored column wraps around at 2^32 and changes when a row is updated. The cost of the design
+taken: one indexed aggregate per tick, no write when nothing is new, and a long-running write
+transaction anywhere on the server delays (never drops) alerts until it ends.
+
+Two evaluators at once (workers): each rule's events are recorded under its row lock
+(``AlertStore.record``), events are unique per ``(rule, post)``, and the watermark only moves
+forward, so a post reaches each rule once however many evaluators overlap.
 """
 
 from __future__ import annotations
@@ -25,7 +47,7 @@ from goodwill.alerts.rules import (
     needs_person,
 )
 from goodwill.alerts.schedule import latest_slot, parse_clock
-from goodwill.store.alerts import AlertStore, EventDraft, Recorded, Speaker
+from goodwill.store.alerts import AlertStore, EventDraft, Recorded, Speaker, mark_of
 from goodwill.store.tables import AlertEvent, AlertRule
 
 __all__ = ["Evaluation", "digest_due", "evaluate_new_posts", "evaluate_scheduled", "spike"]
@@ -79,19 +101,22 @@ def evaluate_new_posts(
     rules = [r for r in store.rules(workspace_id) if r.enabled and r.kind in POST_KINDS]
     if not rules:
         return out
-    newest = store.newest_post_id(workspace_id)
-    parsed = [(rule, RuleFilters.model_validate(rule.filters)) for rule in rules]
+    frontier = store.frontier(workspace_id)
+    parsed = [
+        (rule, RuleFilters.model_validate(rule.filters))
+        for rule in rules
+        if frontier.behind(mark_of(rule))
+    ]
     # Only when a people rule has posts to judge: a tick with nothing new pays nothing.
-    people = any(needs_person(r.kind, f) and r.last_post_id < newest for r, f in parsed)
+    people = any(needs_person(r.kind, f) for r, f in parsed)
     if people and refresh_people is not None:
         refresh_people(workspace_id)
     topics = store.topic_names(workspace_id)
     for rule, filters in parsed:
         person = needs_person(rule.kind, filters)
-        after = rule.last_post_id
-        while after < newest:
-            upto = min(after + SCAN_CHUNK, newest)
-            posts = store.posts_between(workspace_id, after, upto, rule.topic_id)
+        mark = mark_of(rule)
+        while not frontier.reached(mark):
+            posts, upto = store.next_posts(workspace_id, mark, frontier, rule.topic_id, SCAN_CHUNK)
             topic = topics.get(rule.topic_id) if rule.topic_id else None
             speakers = (
                 store.speakers(
@@ -110,7 +135,7 @@ def evaluate_new_posts(
                     workspace_id, rule.id, drafts, now=now, watermark=upto, hold=_held(rule)
                 )
             )
-            after = upto
+            mark = upto
     return out
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, tuple_, update
+from sqlalchemy import Engine, Select, and_, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,11 @@ __all__ = [
     "Claimed",
     "EndpointSpec",
     "EventDraft",
+    "Frontier",
     "LogRow",
     "Speaker",
+    "Watermark",
+    "mark_of",
     "new_webhook_secret",
 ]
 
@@ -99,6 +102,60 @@ class Speaker:
     name: str
     standing: str
     advocate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Watermark:
+    """How far a post rule has looked. SQLite: every post with ``id <= post_id``. PostgreSQL:
+    every post stored by a transaction with an id below ``xact``; while ``xact`` is 0, the
+    posts stored before migration 0015 (no transaction id) are read by id first."""
+
+    post_id: int
+    xact: int
+
+
+@dataclass(frozen=True, slots=True)
+class Frontier:
+    """What post rules may read now. SQLite (``commit_order`` false): posts up to
+    ``newest_id``, whose writers have all committed (one writer at a time). PostgreSQL: posts
+    stored by transactions below ``horizon``, the oldest transaction still running (all below
+    it have committed or rolled back); ``newest_xact`` is the newest of those that stored a post
+    of the workspace (None: none did)."""
+
+    commit_order: bool
+    newest_id: int
+    horizon: int = 0
+    newest_xact: int | None = None
+
+    def behind(self, mark: Watermark) -> bool:
+        """Whether there may be posts past ``mark`` to read now."""
+        if not self.commit_order:
+            return mark.post_id < self.newest_id
+        return mark.xact == 0 or (self.newest_xact is not None and mark.xact <= self.newest_xact)
+
+    def reached(self, mark: Watermark) -> bool:
+        if not self.commit_order:
+            return mark.post_id >= self.newest_id
+        return mark.xact >= self.horizon
+
+
+_HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+"""The oldest transaction still running, anywhere in the cluster (64-bit: never wraps)."""
+_NEXT_XACT = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+"""The first transaction id not yet given out: transactions from here on are "from now on"."""
+
+
+def mark_of(rule: AlertRule) -> Watermark:
+    return Watermark(rule.last_post_id, rule.last_xact)
+
+
+def _start_marks(s: Session, workspace_id: int) -> tuple[int, int]:
+    """A rule's watermark that watches posts stored from now on: (newest id, next xact)."""
+    newest = s.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id))
+    xact = 0
+    if s.get_bind().dialect.name == "postgresql":
+        xact = int(s.scalar(_NEXT_XACT) or 0)
+    return int(newest or 0), xact
 
 
 @dataclass(slots=True)
@@ -159,9 +216,7 @@ class AlertStore:
                     is None
                 ):
                     raise NotFound(f"no topic {topic_id} in this workspace")
-                newest = s.scalar(
-                    select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
-                )
+                newest, xact = _start_marks(s, workspace_id)
                 rule = AlertRule(
                     workspace_id=workspace_id,
                     name=name,
@@ -171,7 +226,8 @@ class AlertStore:
                     params=params,
                     frequency=frequency,
                     max_per_hour=max_per_hour,
-                    last_post_id=newest or 0,
+                    last_post_id=newest,
+                    last_xact=xact,
                     last_digest_at=utcnow(),
                 )
                 s.add(rule)
@@ -305,10 +361,9 @@ class AlertStore:
         with self.session(write=True) as s, s.begin():
             rule = _locked_rule(s, workspace_id, rule_id)
             if enabled and not rule.enabled:
-                newest = s.scalar(
-                    select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
-                )
-                rule.last_post_id = max(rule.last_post_id, newest or 0)
+                newest, xact = _start_marks(s, workspace_id)
+                rule.last_post_id = max(rule.last_post_id, newest)
+                rule.last_xact = max(rule.last_xact, xact)
             rule.enabled = enabled
         return rule
 
@@ -387,20 +442,37 @@ class AlertStore:
             )
 
     # -- what rules look at -------------------------------------------------------------------
-    def newest_post_id(self, workspace_id: int) -> int:
+    def frontier(self, workspace_id: int) -> Frontier:
+        """What post rules may read now: one or two indexed aggregates, no rows read."""
         with self.session() as s:
-            return int(
-                s.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id)) or 0
+            if s.get_bind().dialect.name != "postgresql":
+                newest = s.scalar(
+                    select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
+                )
+                return Frontier(commit_order=False, newest_id=int(newest or 0))
+            horizon = int(s.scalar(_HORIZON) or 0)
+            newest_xact = s.scalar(
+                select(func.max(Post.stored_xact)).where(
+                    Post.workspace_id == workspace_id,
+                    Post.stored_xact.is_not(None),
+                    Post.stored_xact < horizon,
+                )
             )
+            return Frontier(True, 0, horizon, None if newest_xact is None else int(newest_xact))
 
-    def posts_between(
-        self, workspace_id: int, after_id: int, upto_id: int, topic_id: int | None
-    ) -> list[Post]:
-        """Stored posts with ``after_id < id <= upto_id`` (originals, not the brand's own)."""
+    def next_posts(
+        self,
+        workspace_id: int,
+        mark: Watermark,
+        frontier: Frontier,
+        topic_id: int | None,
+        limit: int,
+    ) -> tuple[list[Post], Watermark]:
+        """The next posts past ``mark`` that a post rule looks at (originals, not the brand's
+        own; of ``topic_id`` if given), about ``limit`` at a time, and the watermark once they
+        are evaluated. In commit order, a transaction's posts never straddle two calls."""
         q = select(Post).where(
             Post.workspace_id == workspace_id,
-            Post.id > after_id,
-            Post.id <= upto_id,
             Post.duplicate_of.is_(None),
             Post.is_own.is_(False),
         )
@@ -411,7 +483,37 @@ class AlertStore:
                 .exists()
             )
         with self.session() as s:
-            return list(s.scalars(q.order_by(Post.id)))
+            if not frontier.commit_order or mark.xact == 0:
+                # By id: SQLite, or PostgreSQL's posts stored before migration 0015.
+                if frontier.commit_order:
+                    q = q.where(Post.stored_xact.is_(None), Post.id > mark.post_id)
+                    upto = mark.post_id
+                else:
+                    q = q.where(Post.id > mark.post_id, Post.id <= frontier.newest_id)
+                    upto = frontier.newest_id
+                posts = list(s.scalars(q.order_by(Post.id).limit(limit)))
+                if len(posts) == limit:
+                    return posts, Watermark(posts[-1].id, mark.xact)
+                upto = max(upto, posts[-1].id if posts else 0)
+                return posts, Watermark(upto, 1 if frontier.commit_order else mark.xact)
+            return self._next_in_commit_order(s, q, mark, frontier, limit)
+
+    @staticmethod
+    def _next_in_commit_order(
+        s: Session, q: Select[Any], mark: Watermark, frontier: Frontier, limit: int
+    ) -> tuple[list[Post], Watermark]:
+        ranged = q.where(Post.stored_xact >= mark.xact, Post.stored_xact < frontier.horizon)
+        posts = list(s.scalars(ranged.order_by(Post.stored_xact, Post.id).limit(limit)))
+        if len(posts) < limit:
+            return posts, Watermark(mark.post_id, frontier.horizon)
+        last = posts[-1].stored_xact
+        assert last is not None
+        if posts[0].stored_xact != last:
+            # Up to the last transaction of the page; it is read whole by the next call.
+            return [p for p in posts if p.stored_xact != last], Watermark(mark.post_id, last)
+        # One transaction fills the page: read all of it (a batch is bounded by its writer).
+        whole = list(s.scalars(q.where(Post.stored_xact == last).order_by(Post.id)))
+        return whole, Watermark(mark.post_id, last + 1)
 
     def speakers(
         self, workspace_id: int, authors: Sequence[tuple[str, str]]
@@ -524,7 +626,7 @@ class AlertStore:
         drafts: Sequence[EventDraft],
         *,
         now: datetime,
-        watermark: int | None = None,
+        watermark: Watermark | None = None,
         fired: bool = False,
         hold: bool = False,
         throttle: bool = True,
@@ -533,8 +635,8 @@ class AlertStore:
 
         Events whose key the rule already has are skipped. ``hold`` keeps them for the rule's
         next digest; beyond the rule's ``max_per_hour`` as-it-happens events are held too
-        (``throttle``), so nothing is dropped. ``watermark`` moves the rule's last evaluated
-        post; ``fired`` stamps ``last_fired_at`` (the cool-down of spikes).
+        (``throttle``), so nothing is dropped. ``watermark`` moves the rule's watermark forward
+        (never back); ``fired`` stamps ``last_fired_at`` (the cool-down of spikes).
         """
         out = Recorded()
         with self.session(write=True) as s, s.begin():
@@ -594,8 +696,10 @@ class AlertStore:
                 budget -= 1
                 s.flush()
                 out.deliveries.extend(self._deliveries(s, event, endpoints, now))
-            if watermark is not None and watermark > rule.last_post_id:
-                rule.last_post_id = watermark
+            if watermark is not None:
+                # Only forward: a second evaluator that finished first keeps its progress.
+                rule.last_post_id = max(rule.last_post_id, watermark.post_id)
+                rule.last_xact = max(rule.last_xact, watermark.xact)
             if fired and out.events:
                 rule.last_fired_at = now
         return out

@@ -203,6 +203,14 @@ class Post(Base):
             sqlite_where=text("duplicate_of IS NOT NULL"),
             postgresql_where=text("duplicate_of IS NOT NULL"),
         ),
+        # Post rules read new posts in commit order on PostgreSQL (goodwill.alerts.evaluate).
+        Index(
+            "ix_posts_workspace_xact",
+            "workspace_id",
+            "stored_xact",
+            sqlite_where=text("stored_xact IS NOT NULL"),
+            postgresql_where=text("stored_xact IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -236,6 +244,9 @@ class Post(Base):
     )
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # PostgreSQL: the id of the transaction that stored the post (pg_current_xact_id(), the
+    # column's default, set by migration 0015; NULL for posts stored before it). SQLite: NULL.
+    stored_xact: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Mention(Base):
@@ -307,8 +318,10 @@ class Correction(Base):
 class AlertRule(Base):
     """What to watch in a workspace (kind, topic, filters, parameters) and how often to tell.
 
-    ``last_post_id`` is the rule's watermark: posts with a higher id have not been evaluated
-    yet, so a crash between storing a batch and evaluating it only delays the alert.
+    ``last_post_id`` is the rule's watermark on SQLite: posts with a higher id have not been
+    evaluated yet, so a crash between storing a batch and evaluating it only delays the alert.
+    On PostgreSQL ``last_xact`` is: posts stored by a transaction with a lower id have been
+    evaluated (commit order, not id order; see ``goodwill.alerts.evaluate``).
     """
 
     __tablename__ = "alert_rules"
@@ -327,6 +340,7 @@ class AlertRule(Base):
     max_per_hour: Mapped[int] = mapped_column(Integer, default=20)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_post_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_xact: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_digest_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_fired_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

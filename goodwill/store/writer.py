@@ -265,7 +265,8 @@ class _Originals:
                 by_band[band].append(entry)
 
 
-_POST_COLUMNS = [c.name for c in POSTS.columns if c.name != "id"]
+# ``stored_xact`` is left to the column's default: PostgreSQL fills in the storing transaction.
+_POST_COLUMNS = [c.name for c in POSTS.columns if c.name not in {"id", "stored_xact"}]
 
 
 def _orjson_text(value: Any) -> str:
