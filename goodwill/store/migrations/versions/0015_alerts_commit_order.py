@@ -1,7 +1,7 @@
 """posts: the storing transaction's id; alert rules: a watermark in commit order
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-11-22
 
 On PostgreSQL, ids come from a sequence when a row is inserted but transactions commit in any
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
