@@ -13,7 +13,9 @@ import orjson
 import typer
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from goodwill.alerts import AlertService
 from goodwill.analysis.engine import AnalysisUnavailable
@@ -27,10 +29,12 @@ from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import Workspace
 
-__all__ = ["App", "JsonOpt", "WorkspaceOpt", "fail", "point_at", "print_json", "table"]
+__all__ = ["App", "JsonOpt", "WorkspaceOpt", "esc", "fail", "point_at", "print_json", "table"]
 
-console = Console()
-err_console = Console(stderr=True)
+# Our own output uses rich markup for style; no emoji codes, so `:smile:` in a post stays as
+# written (rich replaces emoji codes even in text printed with markup=False).
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 WorkspaceOpt = Annotated[
     str | None,
@@ -44,8 +48,17 @@ WorkspaceOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def esc(value: object) -> str:
+    """``value`` made safe to put inside one of our markup strings: posts, names, URLs, error
+    texts and whatever users typed are shown as written, never read as rich markup (a ``[/]``
+    in a post would crash the command, a ``[link=...]`` would plant a terminal hyperlink)."""
+    return escape(str(value))
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    """Print ``message`` as an error and exit; messages often quote names or file content, so
+    only our own prefix is styled."""
+    err_console.print(f"[bold red]error:[/] {esc(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
@@ -60,11 +73,17 @@ def print_json(value: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    t = Table(title=title, show_lines=False, header_style="bold")
+    """A table whose title and cells are plain text: they carry names and posts written by
+    other people, so nothing in them is read as markup or highlighted."""
+    t = Table(
+        title=None if title is None else Text(title, style="table.title"),
+        show_lines=False,
+        header_style="bold",
+    )
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        t.add_row(*[Text("" if v is None else str(v)) for v in row])
     console.print(t)
 
 

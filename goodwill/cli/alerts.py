@@ -13,7 +13,16 @@ from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.feed import atom_feed
 from goodwill.alerts.rules import AUTHOR_SIGNALS
 from goodwill.alerts.schedule import WEEKDAYS, check_timezone
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    esc,
+    fail,
+    print_json,
+    table,
+)
 from goodwill.net import make_client
 from goodwill.store.repository import StoreError
 
@@ -152,10 +161,14 @@ def alerts_add(
     if json:
         print_json(view.as_dict(secrets=True))
         return
-    console.print(f"Added alert rule [bold]{view.rule.name}[/] ({view.rule.kind}, {frequency})")
+    console.print(
+        f"Added alert rule [bold]{esc(view.rule.name)}[/] ({view.rule.kind}, {esc(frequency)})"
+    )
     for e in view.endpoints:
         if e.secret:
-            console.print(f"  {e.target}\n  signing secret: {e.secret}", highlight=False)
+            console.print(
+                f"  {e.target}\n  signing secret: {e.secret}", highlight=False, markup=False
+            )
 
 
 @alerts_app.command("list")
@@ -192,7 +205,9 @@ def alerts_list(
         for v in views:
             for e in v.endpoints:
                 if e.secret:
-                    console.print(f"{v.rule.name}: {e.target} {e.secret}", highlight=False)
+                    console.print(
+                        f"{v.rule.name}: {e.target} {e.secret}", highlight=False, markup=False
+                    )
 
 
 @alerts_app.command("remove")
@@ -204,7 +219,7 @@ def alerts_remove(name: str, workspace: WorkspaceOpt = None) -> None:
         app.alerts.remove_rule(ws.id, name)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"Removed alert rule [bold]{name}[/]")
+    console.print(f"Removed alert rule [bold]{esc(name)}[/]")
 
 
 @alerts_app.command("test")
@@ -230,10 +245,12 @@ def alerts_test(name: str, workspace: WorkspaceOpt = None, json: JsonOpt = False
         for r in results:
             where = r.endpoint
             if r.ok:
-                console.print(f"[green]sent[/] to {where}", highlight=False)
+                console.print(f"[green]sent[/] to {esc(where)}", highlight=False)
             else:
                 retry = "" if r.final else " (will retry)"
-                console.print(f"[red]failed[/] {where}: {r.error}{retry}", highlight=False)
+                console.print(
+                    f"[red]failed[/] {esc(where)}: {esc(r.error)}{retry}", highlight=False
+                )
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 

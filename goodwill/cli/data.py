@@ -18,6 +18,7 @@ from goodwill.cli._context import (
     JsonOpt,
     WorkspaceOpt,
     console,
+    esc,
     fail,
     point_at,
     print_json,
@@ -122,7 +123,7 @@ def _print_report(report: IngestReport, json: bool) -> None:
     if data["forgotten"]:
         console.print(f"{data['forgotten']} posts by forgotten people were dropped")
     for problem in data["problems"][:50]:
-        console.print(f"  [red]✗[/] {problem}", markup=True, highlight=False)
+        console.print(f"  [red]✗[/] {esc(problem)}", highlight=False)
     if data["rejected"] > 50:
         console.print(f"  … and {data['rejected'] - 50} more (use --json for all)")
 
@@ -243,14 +244,14 @@ def mentions_list(
         extra = f"  ×{r['repeats'] + 1}" if r["repeats"] else ""
         labels = _labels(r["analysis"])
         console.print(
-            f"[dim]#{r['post_id']} {r['created_at'][:16]}[/] [cyan]{r['source']}[/] [bold]{who}[/]"
-            f" [magenta]{', '.join(r['topics'])}[/]{extra}"
-            + (f"  [yellow]{labels}[/]" if labels else ""),
+            f"[dim]#{r['post_id']} {r['created_at'][:16]}[/] [cyan]{esc(r['source'])}[/]"
+            f" [bold]{esc(who)}[/] [magenta]{esc(', '.join(r['topics']))}[/]{extra}"
+            + (f"  [yellow]{esc(labels)}[/]" if labels else ""),
             highlight=False,
         )
         console.print("  " + r["text"].replace("\n", " ")[:280], markup=False, highlight=False)
         if r["url"]:
-            console.print(f"  [dim]{r['url']}[/]", highlight=False)
+            console.print(f"  [dim]{esc(r['url'])}[/]", highlight=False)
 
 
 @mentions_app.command("correct")
@@ -289,7 +290,9 @@ def mentions_correct(
         print_json(done)
         return
     for d in done:
-        console.print(f"post #{post_id}: {d['field']} {d['old'] or '(none)'} → [bold]{d['new']}[/]")
+        console.print(
+            f"post #{post_id}: {d['field']} {esc(d['old'] or '(none)')} → [bold]{esc(d['new'])}[/]"
+        )
 
 
 @mentions_app.command("count")

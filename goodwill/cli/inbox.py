@@ -10,7 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    esc,
+    fail,
+    print_json,
+    table,
+)
 from goodwill.inbox import STATUSES, Inbox, InboxMetrics
 from goodwill.store.repository import StoreError
 from goodwill.store.tables import Workspace
@@ -134,12 +143,13 @@ def show(
     if other is not None:
         mins = (datetime.now(UTC) - other[1]).total_seconds() / 60
         console.print(
-            f"[bold yellow]{other[0]} opened this {mins:.0f} min ago:[/] check before answering.",
+            f"[bold yellow]{esc(other[0])} opened this {mins:.0f} min ago:[/] "
+            "check before answering.",
             highlight=False,
         )
     console.print(
         f"[bold]#{view.id}[/] {view.status} · priority {view.priority.score}: "
-        + "; ".join(view.priority.reasons),
+        + esc("; ".join(view.priority.reasons)),
         highlight=False,
     )
     for p in posts:
@@ -148,7 +158,7 @@ def show(
             f"  {p.created_at:%Y-%m-%d %H:%M} {who}: {p.text}", highlight=False, markup=False
         )
     for n in notes:
-        console.print(f"  [dim]note by {n.author}:[/] {n.text}", highlight=False)
+        console.print(f"  [dim]note by {esc(n.author)}:[/] {esc(n.text)}", highlight=False)
 
 
 @inbox_app.command("reply")
@@ -197,7 +207,7 @@ def assign(
         inbox.assign(ws.id, conversation, None if assignee == "-" else assignee)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"conversation {conversation}: assigned to {assignee}")
+    console.print(f"conversation {conversation}: assigned to {assignee}", markup=False)
 
 
 @inbox_app.command("status")
@@ -212,7 +222,7 @@ def set_status(
         inbox.set_status(ws.id, conversation, status.strip().lower())
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"conversation {conversation}: {status}")
+    console.print(f"conversation {conversation}: {status}", markup=False)
 
 
 @inbox_app.command("note")
@@ -268,7 +278,7 @@ def rules(
         print_json(data)
         return
     for key, value in data.items():
-        console.print(f"{key}: {value}", highlight=False)
+        console.print(f"{key}: {value}", highlight=False, markup=False)
 
 
 def _pct(x: float | None) -> str:
@@ -299,7 +309,9 @@ def _print_metrics(m: InboxMetrics) -> None:
         ],
     )
     for t in m.templates:
-        console.print(f"[yellow]template sent {t['count']}×:[/] {t['text'][:100]}", highlight=False)
+        console.print(
+            f"[yellow]template sent {t['count']}×:[/] {esc(t['text'][:100])}", highlight=False
+        )
 
 
 @inbox_app.command("metrics")

@@ -13,6 +13,7 @@ from goodwill.cli._context import (
     JsonOpt,
     WorkspaceOpt,
     console,
+    esc,
     fail,
     point_at,
     print_json,
@@ -54,7 +55,7 @@ def workspaces_add(
         print_json({"id": ws.id, "name": ws.name, "default": ws.is_default})
     else:
         console.print(
-            f"Created workspace [bold]{ws.name}[/]" + (" (default)" if ws.is_default else "")
+            f"Created workspace [bold]{esc(ws.name)}[/]" + (" (default)" if ws.is_default else "")
         )
 
 
@@ -80,7 +81,7 @@ def workspaces_default(name: str) -> None:
         app.repo.set_default_workspace(name)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"[bold]{name}[/] is now the default workspace")
+    console.print(f"[bold]{esc(name)}[/] is now the default workspace")
 
 
 def _checked_query(query: str) -> str:
@@ -111,7 +112,7 @@ def topics_add(
     if json:
         print_json({"id": topic.id, "name": topic.name, "kind": topic.kind, "query": topic.query})
     else:
-        console.print(f"Added {topic.kind} topic [bold]{topic.name}[/] to {ws.name}")
+        console.print(f"Added {topic.kind} topic [bold]{esc(topic.name)}[/] to {esc(ws.name)}")
 
 
 @topics_app.command("list")
@@ -154,7 +155,7 @@ def topics_edit(
         )
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"Updated topic [bold]{name}[/]")
+    console.print(f"Updated topic [bold]{esc(name)}[/]")
 
 
 @topics_app.command("remove")
@@ -166,7 +167,7 @@ def topics_remove(name: str, workspace: WorkspaceOpt = None) -> None:
         app.repo.remove_topic(ws.id, name)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"Removed topic [bold]{name}[/]")
+    console.print(f"Removed topic [bold]{esc(name)}[/]")
 
 
 def _health(src: Source, settings: Settings) -> str:
@@ -302,8 +303,8 @@ def sources_add(
         print_json(_source_row(src, app.settings))
     else:
         console.print(
-            f"Added {kind} source [bold]{src.name}[/], polled every {chosen:g} s. "
-            f"Try it with `goodwill sources test {shlex.quote(src.name)}`, then run "
+            f"Added {esc(kind)} source [bold]{esc(src.name)}[/], polled every {chosen:g} s. "
+            f"Try it with `goodwill sources test {esc(shlex.quote(src.name))}`, then run "
             "`goodwill listen`."
         )
 
@@ -359,11 +360,12 @@ def sources_status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> Non
         print_json(rows)
         return
     for r in rows:
-        console.print(f"[bold]{r['name']}[/] ({r['kind']}) {r['target']}")
-        console.print(f"  health: {r['health']}   posts stored: {r['posts_total']}")
+        console.print(f"[bold]{esc(r['name'])}[/] ({esc(r['kind'])}) {esc(r['target'])}")
+        console.print(f"  health: {r['health']}   posts stored: {r['posts_total']}", markup=False)
         console.print(
             f"  last success: {r['last_success_at'] or 'never'}   "
-            f"next poll: {r['next_poll_at'] or 'now'}"
+            f"next poll: {r['next_poll_at'] or 'now'}",
+            markup=False,
         )
         if r["last_error"]:
             console.print(f"  last error ({r['last_error_at']}): {r['last_error']}", markup=False)
@@ -426,7 +428,9 @@ def sources_test(
         )
         return
     more = " (more waiting)" if page.has_more else ""
-    console.print(f"[bold]{name}[/] would bring in {len(good)} posts{more}; nothing was stored.")
+    console.print(
+        f"[bold]{esc(name)}[/] would bring in {len(good)} posts{more}; nothing was stored."
+    )
     for post in good[:limit]:
         who = post.author.handle or post.author.name or post.author.id if post.author else "?"
         text = post.text if len(post.text) <= 100 else post.text[:99] + "…"
@@ -485,7 +489,8 @@ def sources_reply(
 def sources_kinds() -> None:
     """List the kinds of source this install knows."""
     for kind, cls in sorted(available_sources().items()):
-        console.print(f"[bold]{kind}[/]  {(cls.__doc__ or '').strip().splitlines()[0]}")
+        doc = ((cls.__doc__ or "").strip().splitlines() or [""])[0]
+        console.print(f"[bold]{esc(kind)}[/]  {esc(doc)}")
 
 
 @sources_app.command("remove")
@@ -498,4 +503,4 @@ def sources_remove(name: str, workspace: WorkspaceOpt = None) -> None:
         app.repo.remove_source(ws.id, src.id)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"Removed source [bold]{name}[/]")
+    console.print(f"Removed source [bold]{esc(name)}[/]")

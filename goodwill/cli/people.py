@@ -8,9 +8,17 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.markup import escape
 
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    esc,
+    fail,
+    print_json,
+    table,
+)
 from goodwill.people import LIST_FILTERS, NURTURE_ACTIONS, People, PersonView
 from goodwill.people.privacy import export_person, forget_person
 from goodwill.store.repository import StoreError
@@ -37,15 +45,14 @@ def _when(value: Any) -> str:
 
 def _row(v: PersonView) -> tuple[Any, ...]:
     handles = ", ".join(f"{i['source']}:{i['handle'] or i['author_id']}" for i in v.identities)
-    # Names, handles and tags come from other people: shown as text, never as rich markup.
     return (
         v.id,
-        escape(v.name),
+        v.name,
         v.standing + (" ★" if v.advocate else ""),
         f"{v.advocate_score:g}",
         v.mentions,
-        escape(handles[:60]),
-        escape(", ".join(v.roles + v.tags)[:40]),
+        handles[:60],
+        ", ".join(v.roles + v.tags)[:40],
         _when(v.last_post_at),
     )
 
@@ -109,11 +116,15 @@ def show(
         return
     p = data["person"]
     out = console.print
-    out(f"[bold]{escape(p['name'])}[/] (person {p['id']}): {p['standing']}", highlight=False)
+    out(f"[bold]{esc(p['name'])}[/] (person {p['id']}): {p['standing']}", highlight=False)
     out(f"  standing: {p['standing_why']}", highlight=False, markup=False)
     parts = ", ".join(f"{k} {v['points']:g}" for k, v in p["advocate_parts"].items())
     advocate = " (advocate)" if p["advocate"] else ""
-    out(f"  advocate score {p['advocate_score']:g}{advocate}: {parts}", highlight=False)
+    out(
+        f"  advocate score {p['advocate_score']:g}{advocate}: {parts}",
+        highlight=False,
+        markup=False,
+    )
     for i in p["identities"]:
         out(
             f"  identity {i['id']}: {i['source']} {i['handle'] or i['author_id']}"
@@ -131,6 +142,7 @@ def show(
             f"  detractor case {c['id']}: {c['status']}"
             + (f", recovered: {c['recovered']}" if c["resolved_at"] else ""),
             highlight=False,
+            markup=False,
         )
     for s in data["suggestions"]:
         out(
@@ -189,7 +201,9 @@ def tag(
         kind = people.label(ws.id, person_id, label, remove=remove)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"{'removed' if remove else 'added'} {kind} {label.strip().lower()!r}")
+    console.print(
+        f"{'removed' if remove else 'added'} {kind} {label.strip().lower()!r}", markup=False
+    )
 
 
 @people_app.command("note")
@@ -222,7 +236,7 @@ def nurture(
         people.log_nurture(ws.id, person_id, action, by or getpass.getuser(), note_text)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"logged {action!r}")
+    console.print(f"logged {action!r}", markup=False)
 
 
 @people_app.command("case")
@@ -246,7 +260,7 @@ def case(
             people.advance_case(ws.id, case_id, step, who)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"detractor case {case_id}: {step}")
+    console.print(f"detractor case {case_id}: {step}", markup=False)
 
 
 @people_app.command("remind")
@@ -263,7 +277,7 @@ def remind(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
         [
             (
                 v.id,
-                escape(v.name),
+                v.name,
                 v.standing,
                 ", ".join(v.roles),
                 "never" if d is None else f"{d} days",
@@ -291,7 +305,7 @@ def export(
         print_json(data)
         return
     output.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    console.print(f"wrote {output}")
+    console.print(f"wrote {output}", markup=False)
 
 
 @people_app.command("forget")

@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from goodwill.cli._context import App, JsonOpt, console, fail, print_json
+from goodwill.cli._context import App, JsonOpt, console, esc, fail, print_json
 from goodwill.listen import Listener, PollOutcome
 from goodwill.net import make_client
 
@@ -21,13 +21,13 @@ __all__ = ["demo", "listen", "serve"]
 def _outcome_row(o: PollOutcome) -> list[str]:
     w = o.report.written
     if not o.ok:
-        state = f"[red]error[/]: {o.error}"
+        state = f"[red]error[/]: {esc(o.error)}"
     elif o.not_modified:
         state = "[dim]not modified[/]"
     else:
         state = "[green]ok[/]"
     return [
-        o.source,
+        esc(o.source),
         state,
         str(w.inserted),
         str(w.updated),
@@ -133,7 +133,7 @@ def serve(
             "No account yet: the first visit creates the owner account "
             "(or run `goodwill users add EMAIL --owner`)."
         )
-    console.print(f"Goodwill is at [bold]http://{host}:{port}/[/]  (Ctrl-C to stop)")
+    console.print(f"Goodwill is at [bold]{esc(f'http://{host}:{port}/')}[/]  (Ctrl-C to stop)")
     uvicorn.run(
         create_app(app.repo, app.settings),
         host=host,
@@ -183,7 +183,7 @@ def _print_analysis_summary(app: App, workspace_id: int) -> None:
         )
         if labels:
             shown = ", ".join(f"{n} {label}" for label, n in labels.most_common())
-            console.print(f"  {field}: {shown}")
+            console.print(f"  {field}: {esc(shown)}")
 
 
 def demo(
@@ -209,14 +209,16 @@ def demo(
     posts = demo_posts()
     report = app.ingestor().ingest(ws.id, [(f"demo post {i}", p) for i, p in enumerate(posts, 1)])
     counts = app.repo.count_mentions(ws.id, MentionFilter())
-    console.print(f"Demo workspace [bold]{name}[/] in {app.settings.resolved_database_url()}")
+    console.print(
+        f"Demo workspace [bold]{esc(name)}[/] in {esc(app.settings.resolved_database_url())}"
+    )
     console.print(
         f"  {len(posts)} demo posts: {report.written.inserted} new, "
         f"{report.written.unchanged + report.written.updated} already there, "
         f"{report.written.duplicates} repeats collapsed"
     )
     for topic, n in counts["topics"].items():
-        console.print(f"  topic [bold]{topic}[/]: {n} mentions")
+        console.print(f"  topic [bold]{esc(topic)}[/]: {n} mentions")
     _print_analysis_summary(app, ws.id)
     _demo_login(app)
     console.print(

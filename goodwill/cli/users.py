@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from goodwill.cli._context import App, JsonOpt, WorkspaceOpt, console, fail, print_json, table
+from goodwill.cli._context import (
+    App,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    esc,
+    fail,
+    print_json,
+    table,
+)
 from goodwill.store.accounts import Role
 from goodwill.store.repository import StoreError
 
@@ -49,9 +58,9 @@ def users_add(
         fail(str(exc))
     if role is not None:
         app.accounts.set_member(app.workspace(workspace).id, user.id, role)
-    console.print(f"Created [bold]{user.email}[/]" + (" (owner)" if owner else ""))
+    console.print(f"Created [bold]{esc(user.email)}[/]" + (" (owner)" if owner else ""))
     if generate:
-        console.print(f"Password: [bold]{password}[/]")
+        console.print(f"Password: [bold]{esc(password)}[/]")
 
 
 @users_app.command("password")
@@ -71,9 +80,9 @@ def users_password(
         app.accounts.set_password(user.id, password)
     except StoreError as exc:
         fail(str(exc))
-    console.print(f"New password set for [bold]{user.email}[/]")
+    console.print(f"New password set for [bold]{esc(user.email)}[/]")
     if generate:
-        console.print(f"Password: [bold]{password}[/]")
+        console.print(f"Password: [bold]{esc(password)}[/]")
 
 
 @users_app.command("list")

@@ -91,7 +91,7 @@ def status(json: JsonOpt = False) -> None:
     if json:
         print_json(info)
         return
-    console.print(f"Broker: {info['broker']}")
+    console.print(f"Broker: {info['broker']}", markup=False)
     table("Queues", ["queue", "waiting"], list(info["queues"].items()))
     if not info["workers"]:
         console.print("No worker answered: start one with `goodwill worker`.")
@@ -125,7 +125,9 @@ def reanalyze(
     if json:
         print_json({"tasks": len(ranges), "ranges": ranges})
     else:
-        console.print(f"Queued {len(ranges)} re-analysis tasks for workspace {ws.name}.")
+        console.print(
+            f"Queued {len(ranges)} re-analysis tasks for workspace {ws.name}.", markup=False
+        )
 
 
 def dispatch_loop(app: App) -> None:
@@ -138,7 +140,7 @@ def dispatch_loop(app: App) -> None:
     from goodwill.workers.dispatch import Dispatcher
 
     def queued(src: Source) -> None:
-        console.print(f"queued a poll of {src.name} (workspace {src.workspace_id})")
+        console.print(f"queued a poll of {src.name} (workspace {src.workspace_id})", markup=False)
 
     dispatcher = Dispatcher(app.repo, app.settings, on_queued=queued)
 
