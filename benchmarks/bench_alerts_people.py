@@ -131,7 +131,7 @@ def measure(args: argparse.Namespace) -> int:
                 times.append(time.perf_counter() - t)
             return times
 
-        print(f"People.sync with no new posts, all {preload:,} stored < 30 s ago: {ms(idle())}")
+        print(f"People.sync with no new posts, right after storing {preload:,}: {ms(idle())}")
 
         ingestor = Ingestor(repo, settings)
         next_id = preload
