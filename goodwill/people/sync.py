@@ -6,10 +6,23 @@ corrections above its correction watermark (``people_state``), a page at a time,
 stored posts are read once, not on every call. Only the people those rows touch are recomputed,
 from their own posts (found through the ``ix_posts_workspace_author`` index).
 
-On PostgreSQL, ids come from a sequence and concurrent writers may commit them out of order: a
-post with a lower id can appear after a higher one was read. The stored watermark therefore only
-moves past posts stored at least ``SETTLE_S`` seconds ago; younger ones are read again by the
-next sync (absorbing a post twice changes nothing). SQLite has one writer and ids in order.
+Which posts are "new" (``goodwill.store.commit_order``, shared with alert rules). SQLite has
+one writer at a time, so ids become visible in order and the watermark is a post id: every id up
+to the newest one in the workspace has committed when the sync looks, so nothing needs to be
+read twice. On PostgreSQL ids come from a sequence but transactions commit in any order, so the
+watermark is in commit order (``people_state.last_xact``): a sync reads only posts stored by
+transactions older than the oldest one still running, which can never change again. A batch
+whose transaction stays open is absorbed when it commits, however long that takes, and a sync
+never reads the same post twice. (Before, the id watermark only moved past posts stored 30 s
+ago: every sync read the last 30 s of posts again, and a batch open longer than that while later
+ids were read was never absorbed.) The price: a long write transaction anywhere on the server
+delays people, and the alert rules on advocates and detractors, until it ends; never drops.
+
+Two syncs at once (workers, the listener and ``goodwill people sync``) may read the same posts:
+absorbing is idempotent (identities are unique per author; a second creation fails and the page
+is absorbed again), counts and standing are recomputed from the person's stored posts rather than
+incremented, ``recompute`` locks the people it rewrites so a detractor case is opened once, and
+the watermark only moves forward.
 
 People whose posts were deleted at their source are queued by the writer (``people_stale``)
 and recomputed here too.
@@ -29,12 +42,15 @@ from typing import Any, cast
 from sqlalchemy import (
     Connection,
     Engine,
+    Row,
     Table,
+    and_,
     bindparam,
     delete,
     exists,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -44,6 +60,7 @@ from sqlalchemy.exc import IntegrityError
 from goodwill.people.advocacy import AdvocateFacts, advocate_score
 from goodwill.people.profiles import name_key, profile_of
 from goodwill.people.standing import StandingRule, standing_of
+from goodwill.store.commit_order import Watermark, next_page, read_frontier
 from goodwill.store.db import writer
 from goodwill.store.deletion_tables import StalePerson
 from goodwill.store.inbox_tables import Conversation
@@ -59,7 +76,6 @@ from goodwill.store.tables import Correction, Mention, Post, utcnow
 __all__ = ["PAGE", "PersonPost", "SyncReport", "person_posts", "recompute", "sync_people"]
 
 PAGE = 5000
-SETTLE_S = 30.0
 _CHUNK = 500
 FACTS_KEPT = 200
 """Event times kept per kind in ``advocate_breakdown`` (enough for the capped parts)."""
@@ -102,16 +118,40 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
         yield values[i : i + size]
 
 
-def _state(conn: Connection, workspace_id: int) -> tuple[int, int]:
+def _state(conn: Connection, workspace_id: int) -> tuple[Watermark, int]:
+    """The workspace's post watermark and correction watermark (created at 0 the first time)."""
     row = conn.execute(
-        select(PeopleState.last_post_id, PeopleState.last_correction_id).where(
-            PeopleState.workspace_id == workspace_id
-        )
+        select(
+            PeopleState.last_post_id, PeopleState.last_xact, PeopleState.last_correction_id
+        ).where(PeopleState.workspace_id == workspace_id)
     ).first()
     if row is None:
         conn.execute(insert(PeopleState).values(workspace_id=workspace_id))
-        return 0, 0
-    return int(row[0]), int(row[1])
+        return Watermark(0, 0), 0
+    return Watermark(int(row[0]), int(row[1])), int(row[2])
+
+
+def _advance(conn: Connection, workspace_id: int, mark: Watermark) -> None:
+    """Move the post watermark to ``mark``, only forward: a sync that overlapped and finished
+    first keeps its progress. Marks grow as ``(xact, post_id)`` (by id while ``xact`` is 0)."""
+    conn.execute(
+        update(PeopleState)
+        .where(
+            PeopleState.workspace_id == workspace_id,
+            or_(
+                PeopleState.last_xact < mark.xact,
+                and_(PeopleState.last_xact == mark.xact, PeopleState.last_post_id < mark.post_id),
+            ),
+        )
+        .values(last_post_id=mark.post_id, last_xact=mark.xact, updated_at=utcnow())
+    )
+
+
+def _rows(conn: Connection) -> Any:
+    def run(q: Any) -> Sequence[Row[Any]]:
+        return conn.execute(q).all()
+
+    return run
 
 
 def _mentioned() -> Any:
@@ -228,60 +268,46 @@ def sync_people(
     report = SyncReport()
     touched: set[int] = set()
     with engine.connect() as conn:
-        after_post, after_correction = _state(conn, workspace_id)
-        conn.commit()
-    settle = timedelta(seconds=SETTLE_S if engine.dialect.name != "sqlite" else 0)
-    settled = True
-    while True:
+        try:
+            mark, after_correction = _state(conn, workspace_id)
+            conn.commit()
+        except IntegrityError:  # a sync that started at the same time created the row
+            conn.rollback()
+            mark, after_correction = _state(conn, workspace_id)
+        frontier = read_frontier(conn, workspace_id)
+        conn.rollback()
+    new_posts = select(
+        Post.id,
+        Post.stored_xact,
+        Post.source,
+        Post.author_id,
+        Post.author_handle,
+        Post.author_name,
+        Post.author_followers,
+        Post.extra,
+        Post.created_at,
+        _mentioned().label("mentioned"),
+    ).where(
+        Post.workspace_id == workspace_id,
+        Post.author_id.is_not(None),
+        Post.is_own.is_(False),
+    )
+    # Nothing new (the frontier's aggregates say so): no rows read, nothing written.
+    while frontier.behind(mark) and not frontier.reached(mark):
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    Post.id,
-                    Post.source,
-                    Post.author_id,
-                    Post.author_handle,
-                    Post.author_name,
-                    Post.author_followers,
-                    Post.extra,
-                    Post.created_at,
-                    Post.ingested_at,
-                    _mentioned().label("mentioned"),
-                )
-                .where(
-                    Post.workspace_id == workspace_id,
-                    Post.id > after_post,
-                    Post.author_id.is_not(None),
-                    Post.is_own.is_(False),
-                )
-                .order_by(Post.id)
-                .limit(PAGE)
-            ).all()
-            if not rows:
-                break
+            rows, upto = next_page(_rows(conn), new_posts, mark, frontier, PAGE)
         for attempt in range(3):
             try:
                 with writer(engine).begin() as conn:
-                    touched |= _absorb_page(conn, workspace_id, rows, report)
-                    mark = after_post
-                    cutoff = utcnow() - settle
-                    for row in rows:
-                        settled = settled and row.ingested_at <= cutoff
-                        if settled:
-                            mark = row.id
-                    if mark > after_post:
-                        conn.execute(
-                            update(PeopleState)
-                            .where(PeopleState.workspace_id == workspace_id)
-                            .values(last_post_id=mark, updated_at=utcnow())
-                        )
-                    after_post = rows[-1].id
+                    if rows:
+                        touched |= _absorb_page(conn, workspace_id, rows, report)
+                    _advance(conn, workspace_id, upto)
                 break
             except IntegrityError:  # another sync created the same identity first
                 if attempt == 2:
                     raise
         report.posts_read += len(rows)
-        if len(rows) < PAGE:
-            break
+        mark = upto
     with engine.connect() as conn:
         corrections = conn.execute(
             select(Correction.id, Post.source, Post.author_id)
@@ -466,6 +492,15 @@ def recompute(
     table = cast(Table, Person.__table__)
     for chunk in _chunks(list(person_ids), 200):
         with writer(engine).begin() as conn:
+            # Lock these people first (in id order: no deadlock between two syncs), so an
+            # overlapping recompute reads the cases this one opens (PostgreSQL; SQLite's write
+            # transactions are serialised already).
+            conn.execute(
+                select(table.c.id)
+                .where(table.c.workspace_id == workspace_id, table.c.id.in_(list(chunk)))
+                .order_by(table.c.id)
+                .with_for_update()
+            ).all()
             idents = conn.execute(
                 select(
                     PersonIdentity.person_id,

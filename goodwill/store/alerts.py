@@ -20,10 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, or_, select, text, tuple_, update
+from sqlalchemy import Engine, and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from goodwill.store.commit_order import (
+    Frontier,
+    Watermark,
+    next_page,
+    next_xact,
+    read_frontier,
+)
 from goodwill.store.db import writer
 from goodwill.store.people_tables import Person, PersonIdentity
 from goodwill.store.repository import NotFound, StoreError
@@ -104,47 +111,6 @@ class Speaker:
     advocate: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Watermark:
-    """How far a post rule has looked. SQLite: every post with ``id <= post_id``. PostgreSQL:
-    every post stored by a transaction with an id below ``xact``; while ``xact`` is 0, the
-    posts stored before migration 0015 (no transaction id) are read by id first."""
-
-    post_id: int
-    xact: int
-
-
-@dataclass(frozen=True, slots=True)
-class Frontier:
-    """What post rules may read now. SQLite (``commit_order`` false): posts up to
-    ``newest_id``, whose writers have all committed (one writer at a time). PostgreSQL: posts
-    stored by transactions below ``horizon``, the oldest transaction still running (all below
-    it have committed or rolled back); ``newest_xact`` is the newest of those that stored a post
-    of the workspace (None: none did)."""
-
-    commit_order: bool
-    newest_id: int
-    horizon: int = 0
-    newest_xact: int | None = None
-
-    def behind(self, mark: Watermark) -> bool:
-        """Whether there may be posts past ``mark`` to read now."""
-        if not self.commit_order:
-            return mark.post_id < self.newest_id
-        return mark.xact == 0 or (self.newest_xact is not None and mark.xact <= self.newest_xact)
-
-    def reached(self, mark: Watermark) -> bool:
-        if not self.commit_order:
-            return mark.post_id >= self.newest_id
-        return mark.xact >= self.horizon
-
-
-_HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-"""The oldest transaction still running, anywhere in the cluster (64-bit: never wraps)."""
-_NEXT_XACT = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
-"""The first transaction id not yet given out: transactions from here on are "from now on"."""
-
-
 def mark_of(rule: AlertRule) -> Watermark:
     return Watermark(rule.last_post_id, rule.last_xact)
 
@@ -152,10 +118,7 @@ def mark_of(rule: AlertRule) -> Watermark:
 def _start_marks(s: Session, workspace_id: int) -> tuple[int, int]:
     """A rule's watermark that watches posts stored from now on: (newest id, next xact)."""
     newest = s.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id))
-    xact = 0
-    if s.get_bind().dialect.name == "postgresql":
-        xact = int(s.scalar(_NEXT_XACT) or 0)
-    return int(newest or 0), xact
+    return int(newest or 0), next_xact(s.connection())
 
 
 @dataclass(slots=True)
@@ -445,20 +408,7 @@ class AlertStore:
     def frontier(self, workspace_id: int) -> Frontier:
         """What post rules may read now: one or two indexed aggregates, no rows read."""
         with self.session() as s:
-            if s.get_bind().dialect.name != "postgresql":
-                newest = s.scalar(
-                    select(func.max(Post.id)).where(Post.workspace_id == workspace_id)
-                )
-                return Frontier(commit_order=False, newest_id=int(newest or 0))
-            horizon = int(s.scalar(_HORIZON) or 0)
-            newest_xact = s.scalar(
-                select(func.max(Post.stored_xact)).where(
-                    Post.workspace_id == workspace_id,
-                    Post.stored_xact.is_not(None),
-                    Post.stored_xact < horizon,
-                )
-            )
-            return Frontier(True, 0, horizon, None if newest_xact is None else int(newest_xact))
+            return read_frontier(s.connection(), workspace_id)
 
     def next_posts(
         self,
@@ -483,37 +433,7 @@ class AlertStore:
                 .exists()
             )
         with self.session() as s:
-            if not frontier.commit_order or mark.xact == 0:
-                # By id: SQLite, or PostgreSQL's posts stored before migration 0015.
-                if frontier.commit_order:
-                    q = q.where(Post.stored_xact.is_(None), Post.id > mark.post_id)
-                    upto = mark.post_id
-                else:
-                    q = q.where(Post.id > mark.post_id, Post.id <= frontier.newest_id)
-                    upto = frontier.newest_id
-                posts = list(s.scalars(q.order_by(Post.id).limit(limit)))
-                if len(posts) == limit:
-                    return posts, Watermark(posts[-1].id, mark.xact)
-                upto = max(upto, posts[-1].id if posts else 0)
-                return posts, Watermark(upto, 1 if frontier.commit_order else mark.xact)
-            return self._next_in_commit_order(s, q, mark, frontier, limit)
-
-    @staticmethod
-    def _next_in_commit_order(
-        s: Session, q: Select[Any], mark: Watermark, frontier: Frontier, limit: int
-    ) -> tuple[list[Post], Watermark]:
-        ranged = q.where(Post.stored_xact >= mark.xact, Post.stored_xact < frontier.horizon)
-        posts = list(s.scalars(ranged.order_by(Post.stored_xact, Post.id).limit(limit)))
-        if len(posts) < limit:
-            return posts, Watermark(mark.post_id, frontier.horizon)
-        last = posts[-1].stored_xact
-        assert last is not None
-        if posts[0].stored_xact != last:
-            # Up to the last transaction of the page; it is read whole by the next call.
-            return [p for p in posts if p.stored_xact != last], Watermark(mark.post_id, last)
-        # One transaction fills the page: read all of it (a batch is bounded by its writer).
-        whole = list(s.scalars(q.where(Post.stored_xact == last).order_by(Post.id)))
-        return whole, Watermark(mark.post_id, last + 1)
+            return next_page(lambda sel: list(s.scalars(sel)), q, mark, frontier, limit)
 
     def speakers(
         self, workspace_id: int, authors: Sequence[tuple[str, str]]

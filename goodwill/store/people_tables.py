@@ -173,7 +173,11 @@ class DetractorCase(Base):
 
 
 class PeopleState(Base):
-    """How far people have been built from a workspace's posts and corrections (watermarks)."""
+    """How far people have been built from a workspace's posts and corrections (watermarks).
+
+    Posts: ``last_post_id`` on SQLite; on PostgreSQL ``last_xact``, posts stored by a
+    transaction with a lower id have been read (``goodwill.store.commit_order``; 0: posts
+    stored before migration 0015 are still read by ``last_post_id`` first)."""
 
     __tablename__ = "people_state"
 
@@ -181,6 +185,7 @@ class PeopleState(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     last_post_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_xact: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_correction_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
