@@ -11,12 +11,11 @@ arise; the tests that make sense there run on both.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, update
 
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
@@ -29,6 +28,7 @@ from goodwill.store.people_tables import DetractorCase, PeopleState, Person, Per
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Post
 from goodwill.store.writer import _write
+from tests.commit_order import settle
 
 QUERY = "brightloaf"
 NEGATIVE = [
@@ -96,23 +96,7 @@ class World:
             )
 
     def settle(self) -> None:
-        """Wait until no transaction that began before now is still running anywhere in the
-        cluster (other tests share the server), so commit order has caught up."""
-        if self.engine.dialect.name == "sqlite":
-            return
-        with self.engine.connect() as conn:
-            now = conn.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
-            conn.rollback()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                horizon = conn.scalar(
-                    text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                )
-                conn.rollback()
-                if horizon > now:
-                    return
-                time.sleep(0.05)
-        raise AssertionError("a transaction in the cluster stayed open for 30 s")
+        settle(self.engine)
 
 
 @pytest.fixture
