@@ -309,3 +309,50 @@ def test_own_feed_marks_posts_own_and_refreshes_their_counts(
     assert repo.post_count(ws.id) == 9
     with pytest.raises(ConfigError, match="own_did: required for the own feed"):
         get_source_class("bluesky-search").validate_config({"feed": "own"})
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "ws://169.254.169.254/subscribe",  # cloud metadata
+        "ws://10.0.0.5:6008/subscribe",  # a private address
+        "ws://internal.test/subscribe",  # a name: never resolved by anyone but the guard
+    ],
+)
+def test_a_websocket_redirect_elsewhere_is_refused(
+    jetstream: JetstreamServer, location: str
+) -> None:
+    """The guard vets the address before the handshake; a 302 to another host must not take
+    the connection where the guard never looked (websockets would otherwise follow it)."""
+    jetstream.redirect_to = location
+    with pytest.raises(SourceError, match="redirect") as caught:
+        poll(config(jetstream))
+    assert location.split("/")[2] in str(caught.value)
+    assert len(jetstream.cursors) == 1  # one handshake, answered with the redirect; no other
+
+
+def test_the_websocket_connects_to_the_address_the_guard_vetted(
+    jetstream: JetstreamServer,
+) -> None:
+    """DNS rebinding: the name is resolved once, by the guard, and the socket opens to that
+    address; a name that also resolves to an internal address is refused before connecting."""
+    calls: list[str] = []
+
+    async def go(answers: list[str]) -> Page:
+        async def resolve(host: str, port: int) -> list[str]:
+            calls.append(host)
+            return answers
+
+        settings = Settings(_env_file=None, http_timeout=3)
+        async with make_client(settings, allow_loopback=True, resolver=resolve) as http:
+            cfg = config(jetstream, url=f"ws://jetstream.test:{jetstream.port}/subscribe")
+            src = BlueskyJetstreamSource("b", cfg, http, backfill=timedelta(hours=2))
+            return await src.poll({})
+
+    jetstream.events = load_events(FIXTURE)
+    page = asyncio.run(go(["127.0.0.1"]))  # jetstream.test exists only in this resolver
+    assert len(page.posts) == 3 and calls == ["jetstream.test"]
+    connections = len(jetstream.cursors)
+    with pytest.raises(SourceError, match=r"refused to connect to jetstream\.test.*10\.0\.0\.5"):
+        asyncio.run(go(["127.0.0.1", "10.0.0.5"]))
+    assert len(jetstream.cursors) == connections  # nothing reached the server

@@ -28,6 +28,7 @@ class JetstreamServer:
         self.queries: list[dict[str, list[str]]] = []
         self.drop_after: int | None = None  # drop the next connection after this many sends
         self.refuse: int = 0  # refuse this many connections (HTTP 503 at the handshake)
+        self.redirect_to: str | None = None  # answer every handshake with a 302 to this
         self.port = 0
         self._server: Server | None = None
 
@@ -72,6 +73,11 @@ class JetstreamServer:
                 pass
 
     async def _process_request(self, connection: ServerConnection, request: Any) -> Any:
+        if self.redirect_to is not None:
+            self.cursors.append(None)  # a handshake answered (not upgraded)
+            response = connection.respond(302, "moved\n")
+            response.headers["Location"] = self.redirect_to
+            return response
         if self.refuse:
             self.refuse -= 1
             return connection.respond(503, "busy\n")

@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import websockets
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from goodwill.net import BlockedAddress, vetted_addresses
 from goodwill.sources.base import ConfigError, Deletion, Page, SourceError, StreamingSource
@@ -49,6 +50,24 @@ MAX_RECENT: Final = 2000
 MAX_MESSAGE_BYTES: Final = 1 << 20
 _DID_RE = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}$")
 _WORD_SPLIT = re.compile(r"\s*,\s*")
+
+
+class RedirectRefused(InvalidHandshake):
+    """The server answered the handshake with a redirect, which is never followed."""
+
+
+class _GuardedConnect(connect):
+    """``connect`` that follows no redirect: the guard vetted one address, and a ``Location``
+    could name any other (websockets would follow it, resolving the new host itself)."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        if isinstance(exc, InvalidStatus) and 300 <= exc.response.status_code < 400:
+            location = exc.response.headers.get("Location", "?")
+            return RedirectRefused(
+                f"the server answered HTTP {exc.response.status_code}, a redirect to "
+                f"{location[:200]}; redirects are not followed: set url to the final address"
+            )
+        return exc
 
 
 class BlueskyJetstreamSource(StreamingSource):
@@ -205,7 +224,7 @@ class BlueskyJetstreamSource(StreamingSource):
         )
         return int(since.timestamp() * 1_000_000)
 
-    async def _connect(self, state: _State) -> connect:
+    async def _connect(self, state: _State) -> _GuardedConnect:
         rewind = int(self.config["rewind_seconds"] * 1_000_000)
         params: list[tuple[str, str]] = [("wantedCollections", POST)]
         params += [("wantedDids", did) for did in self.config["dids"]]
@@ -224,7 +243,7 @@ class BlueskyJetstreamSource(StreamingSource):
         if parts.scheme == "wss":
             extra["server_hostname"] = host  # TLS still checks the name, as for HTTP
         user_agent = self.http.headers.get("User-Agent")
-        return connect(
+        return _GuardedConnect(
             address,
             open_timeout=10,
             max_size=MAX_MESSAGE_BYTES,
