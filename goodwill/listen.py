@@ -32,7 +32,7 @@ from goodwill.sources.base import (
     StreamingSource,
     UsesTopics,
 )
-from goodwill.sources.credentials import unseal
+from goodwill.sources.credentials import scrub, secrets_of, unseal
 from goodwill.sources.ratelimit import backoff_seconds
 from goodwill.store.repository import Repository
 from goodwill.store.tables import Source, utcnow
@@ -209,6 +209,10 @@ class Listener:
     def _record_health(self, src: Source, outcome: PollOutcome, now: datetime) -> None:
         interval = max(src.interval_s, self.settings.listen_min_interval)
         values: dict[str, Any] = {"last_poll_at": now}
+        # Shown, stored and logged from here on: never a credential, whatever a provider said.
+        secrets = self._secrets(src) if outcome.error or outcome.report.problems else []
+        if outcome.error:
+            outcome.error = scrub(outcome.error, secrets)
         if outcome.rate_limit is not None:
             values["rate_limit"] = {**outcome.rate_limit, "at": now.isoformat()}
         if outcome.ok:
@@ -217,7 +221,7 @@ class Listener:
             values["last_problems"] = {
                 "at": now.isoformat(),
                 "count": outcome.report.problem_count,
-                "items": [str(p) for p in outcome.report.problems[:50]],
+                "items": [scrub(str(p), secrets) for p in outcome.report.problems[:50]],
             }
         else:
             failures = src.consecutive_failures + 1
@@ -229,6 +233,13 @@ class Listener:
                 outcome.next_poll_at = now + timedelta(seconds=wait)
         values["next_poll_at"] = outcome.next_poll_at
         self.repo.update_source(src.workspace_id, src.id, **values)
+
+    def _secrets(self, src: Source) -> list[str]:
+        try:
+            fields = get_source_class(src.kind).secret_fields
+        except ConfigError:
+            fields = frozenset()
+        return secrets_of(src.config or {}, fields, self.settings)
 
     def due(self, now: datetime | None = None) -> list[Source]:
         now = now or utcnow()

@@ -24,7 +24,7 @@ from goodwill.query import QuerySyntaxError, parse
 from goodwill.settings import Settings
 from goodwill.sources import available_sources, get_source_class
 from goodwill.sources.base import ConfigError, PollingSource, SourceError
-from goodwill.sources.credentials import masked, seal
+from goodwill.sources.credentials import masked, scrub, seal, secrets_of
 from goodwill.store.repository import StoreError
 from goodwill.store.tables import Source
 
@@ -405,11 +405,12 @@ def sources_test(
             hand_topics(app.repo, src, connector)
             return await connector.poll(dict(src.cursor or {}))
 
+    secrets = secrets_of(src.config or {}, _secret_fields(src.kind), app.settings)
     try:
         page = asyncio.run(once())
     except (SourceError, ConfigError) as exc:
-        fail(f"{name}: {exc}")
-    problems = list(page.problems)
+        fail(scrub(f"{name}: {exc}", secrets))
+    problems = [scrub(p, secrets) for p in page.problems]
     good = []
     for number, obj in enumerate(page.posts, start=1):
         try:
@@ -475,7 +476,8 @@ def sources_reply(
     try:
         posted = asyncio.run(send())
     except (SourceError, ConfigError) as exc:
-        fail(f"the reply was not posted: {exc}")
+        secrets = secrets_of(src.config or {}, _secret_fields(src.kind), app.settings)
+        fail(scrub(f"the reply was not posted: {exc}", secrets))
     report = Ingestor(app.repo, app.settings).ingest(
         ws.id, [("the reply", posted)], source_id=src.id
     )

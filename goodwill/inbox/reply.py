@@ -18,8 +18,8 @@ from goodwill.inbox.threads import ASK_INTENTS, mention_pattern
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
 from goodwill.sources import get_source_class
-from goodwill.sources.base import CanReply, PollingSource
-from goodwill.sources.credentials import store_rotated, unseal
+from goodwill.sources.base import CanReply, PollingSource, SourceError
+from goodwill.sources.credentials import scrubbed, secrets_of, store_rotated, unseal
 from goodwill.store.tables import Post, Source
 
 __all__ = ["Replied", "reply_problem", "reply_target", "send_reply"]
@@ -110,6 +110,8 @@ async def send_reply(
     assert isinstance(connector, CanReply)
     try:
         posted = await connector.reply(target.external_id, text)
+    except SourceError as exc:  # shown to the user: never a credential a provider quoted back
+        raise scrubbed(exc, secrets_of(source.config, cls.secret_fields, settings)) from None
     finally:
         store_rotated(inbox.repo, source, connector, settings)
     report = ingestor.ingest(workspace_id, [("the reply", posted)], source_id=source.id)

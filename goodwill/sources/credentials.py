@@ -9,24 +9,39 @@ before a poll; ``masked`` is what people see.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from goodwill.settings import Settings
-from goodwill.sources.base import CanReply, ConfigError
+from goodwill.sources.base import CanReply, ConfigError, SourceError
 
 if TYPE_CHECKING:
     from goodwill.store.repository import Repository
     from goodwill.store.tables import Source
 
-__all__ = ["KEY_FILE", "is_sealed", "key_for", "masked", "seal", "store_rotated", "unseal"]
+__all__ = [
+    "KEY_FILE",
+    "is_sealed",
+    "key_for",
+    "masked",
+    "scrub",
+    "scrubbed",
+    "seal",
+    "secrets_of",
+    "store_rotated",
+    "unseal",
+]
 
 KEY_FILE = "secret.key"
 _SEALED = "sealed"
 _MASK = "••••"
+# What follows an HTTP authorisation scheme is a credential, ours or one derived from ours (an
+# OAuth access token, a session JWT) that no stored setting holds.
+_AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{6,}")
 
 
 def key_for(settings: Settings, *, create: bool = False) -> Fernet:
@@ -116,3 +131,45 @@ def store_rotated(repo: Repository, src: Source, connector: CanReply, settings: 
     config = seal({**(src.config or {}), **rotated}, fields | set(rotated), settings)
     repo.update_source(src.workspace_id, src.id, config=config)
     src.config = config
+
+
+def secrets_of(
+    config: Mapping[str, Any], secret_fields: Collection[str], settings: Settings
+) -> list[str]:
+    """The credential values of a source's ``config`` (sealed ones opened; one that cannot be
+    opened cannot be shown either), for ``scrub``."""
+    out: list[str] = []
+    for key, value in config.items():
+        if is_sealed(value):
+            try:
+                value = unseal({key: value}, settings)[key]
+            except ConfigError:
+                continue
+        elif key not in secret_fields:
+            continue
+        if isinstance(value, str) and value:
+            out.append(value)
+    return out
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every credential in ``secrets``, and every ``Bearer``/``Basic`` value, masked.
+
+    Error messages quote what a provider answered, and a careless one quotes back what it was
+    sent: this is applied wherever such a message is shown or stored.
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, _MASK)
+    return _AUTH_VALUE.sub(lambda m: m.group(1) + m.group(2) + _MASK, text)
+
+
+def scrubbed(exc: SourceError, secrets: Iterable[str]) -> SourceError:
+    """``exc`` with its message scrubbed (a copy, so a ``RateLimited`` keeps its wait)."""
+    text = scrub(str(exc), secrets)
+    if text == str(exc):
+        return exc
+    clean = type(exc).__new__(type(exc), text)  # not copy.copy: that calls __init__ again
+    clean.__dict__.update(exc.__dict__)
+    clean.args = (text,)
+    return clean

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from goodwill.net import make_client
 from goodwill.settings import Settings
 from goodwill.sources import ConfigError, SourceError, available_sources, get_source_class
+from goodwill.sources.credentials import scrub
 from goodwill.store.accounts import Role
 from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import Source
@@ -70,18 +71,23 @@ async def test_source(
 ) -> SourceTest:
     """Fetch once, store nothing: does this source work, and what would it bring?"""
     try:
-        async with make_client(settings) as http:
-            page = await get_source_class(kind)(name, config, http).poll({})
-    except (SourceError, ConfigError) as exc:
+        cls = get_source_class(kind)
+    except ConfigError as exc:
         return SourceTest(False, str(exc))
+    secrets = [str(v) for k, v in config.items() if k in cls.secret_fields and v]
+    try:
+        async with make_client(settings) as http:
+            page = await cls(name, config, http).poll({})
+    except (SourceError, ConfigError) as exc:
+        return SourceTest(False, scrub(str(exc), secrets))
     except Exception as exc:  # a connector bug is reported, not raised at the user
-        return SourceTest(False, f"unexpected error: {type(exc).__name__}: {exc}")
+        return SourceTest(False, scrub(f"unexpected error: {type(exc).__name__}: {exc}", secrets))
     sample = [str(p.get("text") or p.get("title") or "")[:200] for p in page.posts[:5]]
     return SourceTest(
         True,
         f"Reached it: {len(page.posts)} items on the first page.",
         len(page.posts),
-        page.problems[:10],
+        [scrub(p, secrets) for p in page.problems[:10]],
         sample,
     )
 
