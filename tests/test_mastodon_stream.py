@@ -218,6 +218,40 @@ def test_a_refused_stream_falls_back_to_polling(fake: MastodonFake, status: int)
     assert len(fake.stream_requests) == 1  # refused once: not hammered
 
 
+def test_a_refused_stream_is_tried_again_while_polling_in_between(
+    fake: MastodonFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running listener does not poll for good over a passing refusal: it polls, and
+    every STREAM_RETRY_S tries the stream again, which once accepted relays live posts."""
+    monkeypatch.setattr(mastodon_stream, "STREAM_RETRY_S", 0.4)
+    fake.refuse_stream = 404
+    posted = fake.add(2)
+    live: dict[str, Any] = {}
+    polls_while_refused: list[int] = []
+
+    def script() -> Iterable[bytes | float]:
+        yield from fake.after_catch_up(fake.timeline_reads() + 1)
+        live["item"] = fake.publish(fake.status("<p>streamed at last</p>"))
+        yield fake.event_for(live["item"])
+        yield from fake.heartbeats()
+
+    def until(pages: list[Page]) -> bool:
+        if fake.refuse_stream is not None and len(fake.stream_requests) == 2:
+            # Refused at first and again on the retry, polling in between: now it is back.
+            polls_while_refused.append(fake.timeline_reads())
+            fake.refuse_stream = None
+            fake.script(script)
+        return "item" in live and fake.post_id(live["item"]) in post_ids(pages)
+
+    pages = stream(fake, until, interval=60)
+    ids = post_ids(pages)
+    assert sorted(ids) == sorted([*posted, fake.post_id(live["item"])])  # none twice
+    assert len(fake.stream_requests) == 3  # refused, refused on retry, accepted
+    assert polls_while_refused == [2]  # one poll after each refusal
+    notes = [p for page in pages for p in page.problems if p.startswith("streaming refused")]
+    assert len(notes) == 1 and "trying streaming again every 0.4 s" in notes[0]
+
+
 def test_429_then_5xx_on_connect_are_waited_out(fake: MastodonFake) -> None:
     reset = datetime.now(UTC) + timedelta(seconds=0.2)
     fake.server.queued.append(

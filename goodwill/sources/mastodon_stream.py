@@ -13,7 +13,10 @@ drop leaves neither a gap nor a repeat. Each relayed batch moves ``min_id`` to t
 holds, stored with it.
 
 An instance that does not stream to us (401 without a token, 404 or 501 where the streaming
-server is not exposed) is polled instead, every ``interval`` seconds, and the page says so.
+server is not exposed) is polled instead, every ``interval`` seconds, and the page says so; every
+``STREAM_RETRY_S`` it tries streaming again (an instance's streaming server may only have been
+down, or its proxy misconfigured for a while), so a long-running listener does not poll for good
+over a passing refusal.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ MAX_FAILURES = 8
 listener then marks the source unhealthy and restarts it after its own back-off."""
 READ_TIMEOUT_S = 60.0
 """Silence believed before the connection counts as dead (Mastodon's heartbeat is every 15 s)."""
+STREAM_RETRY_S = 600.0
+"""How long a source whose stream was refused polls before it tries streaming again."""
 MAX_CATCH_UP_PAGES: Final = 20
 MAX_EVENT_BYTES: Final = 1 << 20
 
@@ -57,12 +62,14 @@ class MastodonStream:
         self.config = source.config
         self.state: dict[str, Any] = {}
         self.received = 0  # events the current connection brought
+        self.poll_failures = 0  # failed polls in a row while the stream is refused
 
     # -- the loop ------------------------------------------------------------------------------
 
     async def pages(self, cursor: Mapping[str, Any]) -> AsyncIterator[Page]:
         self.state = dict(cursor)
         failures = 0
+        refused_before = False
         while True:
             self.received = 0
             wait: float | None = None
@@ -74,15 +81,23 @@ class MastodonStream:
                     seen: set[str] = set()
                     async for page in self._catch_up(seen):
                         yield page
+                    self.poll_failures = 0
                     async for page in self._relay(feed, seen):
                         yield page
             except StreamRefused as exc:
+                # Said once per run, not at every retry: the source's health shows the rest.
                 note = (
-                    f"streaming refused ({exc}); polling every {self.config['interval']:g} s "
-                    "instead"
+                    ""
+                    if refused_before
+                    else (
+                        f"streaming refused ({exc}); polling every {self.config['interval']:g} s "
+                        f"instead, and trying streaming again every {STREAM_RETRY_S:g} s"
+                    )
                 )
-                async for page in self._poll_forever(note):
+                refused_before = True
+                async for page in self._poll_for_a_while(note):
                     yield page
+                failures, wait = 0, 0.0
             except StreamEnded as exc:
                 # A stream that brought something and then dropped is a normal event: reconnect
                 # soon. One that ends before bringing anything counts towards giving up.
@@ -137,11 +152,14 @@ class MastodonStream:
             if not page.has_more:
                 return
 
-    async def _poll_forever(self, note: str) -> AsyncIterator[Page]:
-        """Polling in place of a refused stream, with the listener's kind of back-off."""
+    async def _poll_for_a_while(self, note: str) -> AsyncIterator[Page]:
+        """Polling in place of a refused stream, with the listener's kind of back-off, for
+        ``STREAM_RETRY_S``; then the caller tries streaming again."""
         interval = float(self.config["interval"])
-        failures = 0
+        retry_at = time.monotonic() + STREAM_RETRY_S
         while True:
+            # Counted across retries of the stream: polling that keeps failing still gives up.
+            failures = self.poll_failures
             try:
                 async for page in self._catch_up(set()):
                     if note:
@@ -161,6 +179,12 @@ class MastodonStream:
             else:
                 failures = 0
                 wait = interval
+            self.poll_failures = failures
+            left = retry_at - time.monotonic()
+            if left <= wait:
+                # Time to try streaming again. A provider's rate limit still holds, though.
+                await asyncio.sleep(max(left, 0.0) if failures == 0 else wait)
+                return
             await asyncio.sleep(wait)
 
     # -- relaying the stream -------------------------------------------------------------------
