@@ -32,7 +32,7 @@ from tests.fakes.hn import HnFake
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.reddit import RedditFake
 from tests.fakes.x import XFake
-from tests.fakes.youtube import YouTubeFake
+from tests.fakes.youtube import BusyThreadsYouTubeFake, YouTubeFake
 from tests.feedserver import Reply, loopback_only, running_server
 
 FAKES: dict[str, Any] = {
@@ -48,6 +48,7 @@ FAKES: dict[str, Any] = {
     "x-search": XFake,
     "x-mentions": lambda server: XFake(server, "mentions"),
     "youtube": YouTubeFake,
+    "youtube-busy-threads": BusyThreadsYouTubeFake,
     "bluesky-search": BlueskySearchFake,
     "bluesky-search-session": lambda server: BlueskySearchFake(server, login=True),
     "bluesky-notifications": lambda server: BlueskySearchFake(server, feed="notifications"),

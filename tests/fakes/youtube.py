@@ -211,3 +211,15 @@ def _published(thread: dict[str, Any]) -> float:
         return float(thread["at"])
     snippet = thread["snippet"]["topLevelComment"]["snippet"]
     return datetime.fromisoformat(snippet["publishedAt"].replace("Z", "+00:00")).timestamp()
+
+
+class BusyThreadsYouTubeFake(YouTubeFake):
+    """Every batch of new comments arrives as one busy thread: more replies than the five a
+    thread carries and than one page of ``comments.list`` holds, so the contract suite runs
+    the connector's reply paging too (a single item stays a plain thread)."""
+
+    def add(self, count: int, text: str = "bread talk") -> list[str]:
+        if count < 2:
+            return super().add(count, text)
+        thread_id, replies = self.add_thread_with_replies(100 + count)
+        return [thread_id, *replies]
