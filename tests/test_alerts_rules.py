@@ -305,6 +305,26 @@ def test_daily_digest_groups_with_counts_and_top_mentions(world: World) -> None:
     assert world.alerts.tick(now=t + timedelta(days=2, minutes=2)).events == 0
 
 
+def test_weekly_digest_waits_the_week_and_counts_everything(world: World) -> None:
+    world.alerts.add_rule(
+        world.ws, "weekly", "mention", topic="brand", frequency="weekly", emails=["a@b.example"]
+    )
+    t = now()
+    world.ingest([post(f"Brightloaf is great {i}", t) for i in range(3)])
+    world.ingest([post("Brightloaf is awful", t, author={"handle": "@loud", "followers": 70_000})])
+    assert len(world.events("weekly", held=True)) == 4
+    assert world.alerts.tick(now=t + timedelta(days=1, minutes=1)).events == 0
+    assert world.alerts.tick(now=t + timedelta(days=6, hours=23)).events == 0
+    result = world.alerts.tick(now=t + timedelta(days=7, minutes=1))
+    assert result.events == 1 and len(result.deliveries) == 1
+    [digest] = [e for e in world.events("weekly") if e.kind == "digest"]
+    p = digest.payload
+    assert (p["period"], p["count"], p["by_kind"]) == ("weekly", 4, {"mention": 4})
+    assert p["by_sentiment"]["positive"] == 3 and p["by_sentiment"]["negative"] == 1
+    assert p["top"][0]["post"]["author"]["handle"] == "@loud"
+    assert digest.title == "weekly: 4 alerts (weekly digest)"
+
+
 def test_throttle_holds_the_excess_for_an_hourly_digest(world: World) -> None:
     world.alerts.add_rule(
         world.ws, "busy", "mention", topic="brand", max_per_hour=2, webhooks=[(HOOK, "standard")]

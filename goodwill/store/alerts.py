@@ -195,9 +195,11 @@ class AlertStore:
                 )
                 s.add(rule)
                 s.flush()
-                for spec in endpoints:
-                    endpoint = self._endpoint(s, workspace_id, spec)
-                    s.add(AlertRuleEndpoint(rule_id=rule.id, endpoint_id=endpoint.id))
+                # A channel named twice is one endpoint, linked once: one delivery per event.
+                for endpoint_id in dict.fromkeys(
+                    self._endpoint(s, workspace_id, spec).id for spec in endpoints
+                ):
+                    s.add(AlertRuleEndpoint(rule_id=rule.id, endpoint_id=endpoint_id))
         except IntegrityError as exc:
             raise StoreError(f"this workspace already has an alert rule named {name!r}") from exc
         return rule
