@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
-from goodwill.alerts.channels import endpoint_label
+from goodwill.alerts.channels import endpoint_label, masked_secret
 from goodwill.alerts.feed import atom_feed
 from goodwill.alerts.rules import AUTHOR_SIGNALS
 from goodwill.alerts.schedule import WEEKDAYS, check_timezone
@@ -18,6 +18,7 @@ from goodwill.cli._context import (
     JsonOpt,
     WorkspaceOpt,
     console,
+    err_console,
     esc,
     fail,
     print_json,
@@ -115,7 +116,7 @@ def alerts_add(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Add an alert rule. Webhook secrets are printed once here (and by `list --secrets`)."""
+    """Add an alert rule. New webhooks' signing secrets are printed in full once, here."""
     app = App.open()
     ws = app.workspace(workspace)
     filters: dict[str, Any] = {
@@ -174,7 +175,18 @@ def alerts_add(
 @alerts_app.command("list")
 def alerts_list(
     secrets: Annotated[
-        bool, typer.Option("--secrets", help="Show webhook signing secrets.")
+        bool,
+        typer.Option(
+            "--secrets", help="Show which signing secret each webhook has, masked (…last 4)."
+        ),
+    ] = False,
+    reveal_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-secrets",
+            help="Show webhook signing secrets and chat webhook URLs IN FULL (anyone who reads "
+            "them can forge alerts or post to the channel).",
+        ),
     ] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
@@ -183,8 +195,14 @@ def alerts_list(
     app = App.open()
     ws = app.workspace(workspace)
     views = app.alerts.rules(ws.id)
+    if reveal_secrets:
+        err_console.print(
+            "[bold yellow]warning:[/] printing webhook secrets in full; keep them out of "
+            "shared terminals, logs and tickets.",
+            highlight=False,
+        )
     if json:
-        print_json([v.as_dict(secrets=secrets) for v in views])
+        print_json([v.as_dict(secrets=reveal_secrets, masked=secrets) for v in views])
         return
     table(
         "Alert rules",
@@ -201,13 +219,13 @@ def alerts_list(
             for v in views
         ],
     )
-    if secrets:
+    if secrets or reveal_secrets:
         for v in views:
             for e in v.endpoints:
                 if e.secret:
-                    console.print(
-                        f"{v.rule.name}: {e.target} {e.secret}", highlight=False, markup=False
-                    )
+                    target = e.target if reveal_secrets else endpoint_label(e.kind, e.target)
+                    shown = e.secret if reveal_secrets else masked_secret(e.secret)
+                    console.print(f"{v.rule.name}: {target} {shown}", highlight=False, markup=False)
 
 
 @alerts_app.command("remove")
