@@ -32,7 +32,7 @@ from goodwill.ingest import Ingestor
 from goodwill.net import make_client
 from goodwill.settings import Settings
 from goodwill.store.alerts import AlertStore
-from goodwill.store.repository import Repository
+from goodwill.store.repository import Repository, StoreError
 from goodwill.store.tables import AlertDelivery, AlertEndpoint, AlertRule
 from goodwill.web.alerts_feed import alerts_feed_router
 from tests.alertsinks import SmtpReceiver, WebhookReceiver
@@ -170,6 +170,64 @@ def test_gone_endpoint_is_disabled(world: World, hook: WebhookReceiver) -> None:
     assert world.deliver() == []
     view = world.alerts.rule(world.ws, "all")
     assert view.as_dict()["endpoints"][0]["enabled"] is False
+
+
+def test_re_enabling_after_410_can_send_again_what_failed(
+    world: World, hook: WebhookReceiver
+) -> None:
+    hook.answer = lambda n, r: 410
+    world.alerts.add_rule(
+        world.ws, "all", "mention", topic="brand", webhooks=[(hook.url, "standard")]
+    )
+    world.ingest(post("Brightloaf one"), post("Brightloaf two"), post("Brightloaf old"))
+    world.deliver()
+    assert {d.status for d in world.deliveries()} == {"failed"}
+    first_ids = {d.id: d.message_id for d in world.deliveries()}
+    old = world.deliveries()[-1]
+    with world.repo.session() as s, s.begin():  # one of them failed long ago
+        row = s.get_one(AlertDelivery, old.id)
+        row.created_at = row.created_at - timedelta(days=10)
+    world.ingest(post("Brightloaf while it was off"))  # never queued for a disabled endpoint
+    store = world.alerts.store
+    endpoint_id = world.deliveries()[0].endpoint_id
+
+    # Re-enabled without asking: what failed stays failed, new alerts go.
+    hook.answer = lambda n, r: 204
+    endpoint, retried = store.set_endpoint_enabled(world.ws, endpoint_id, True)
+    assert endpoint.enabled and endpoint.disabled_reason is None and retried == 0
+    assert world.deliver() == []
+    # Asking for the last 7 days queues the two recent failures again, not the old one.
+    _endpoint, retried = store.set_endpoint_enabled(
+        world.ws, endpoint_id, True, retry_failed_days=7
+    )
+    assert retried == 2
+    sent = world.deliver()
+    assert [s.ok for s in sent] == [True, True]
+    rows = {d.id: d for d in world.deliveries()}
+    assert rows[old.id].status == "failed"
+    assert sorted(d.status for d in rows.values()) == ["failed", "sent", "sent"]
+    # The same webhook-ids as the first tries: a receiver that saw one drops it.
+    assert {r.headers["webhook-id"] for r in hook.requests[-2:]} == {
+        first_ids[i] for i in rows if i != old.id
+    }
+    assert all(rows[i].attempts == 1 for i in rows if i != old.id)
+    with pytest.raises(StoreError, match="retry_failed_days must be 0 to 30"):
+        store.set_endpoint_enabled(world.ws, endpoint_id, True, retry_failed_days=31)
+
+
+def test_a_paused_endpoints_deliveries_wait_for_it(world: World, hook: WebhookReceiver) -> None:
+    world.alerts.add_rule(
+        world.ws, "all", "mention", topic="brand", webhooks=[(hook.url, "standard")]
+    )
+    endpoint_id = world.alerts.rule(world.ws, "all").endpoints[0].id
+    world.ingest(post("Brightloaf before the pause"))
+    world.alerts.store.set_endpoint_enabled(world.ws, endpoint_id, False)
+    assert world.deliver() == []
+    assert world.alerts.store.next_due() is None  # the worker does not spin on them
+    assert [d.status for d in world.deliveries()] == ["pending"]
+    world.alerts.store.set_endpoint_enabled(world.ws, endpoint_id, True)
+    assert [s.ok for s in world.deliver()] == [True]
+    assert len(hook.requests) == 1
 
 
 def test_guard_refuses_internal_webhook_addresses(world: World, hook: WebhookReceiver) -> None:
