@@ -188,6 +188,37 @@ def test_volume_spike_against_the_topics_own_baseline(world: World) -> None:
     assert len(world.events("spike")) == 1
 
 
+def test_spike_cool_down_holds_then_lets_the_next_spike_through(world: World) -> None:
+    """Three real bursts of mentions, 5 h then 3 h apart, with a 6 h cool-down: the first
+    fires, the second (a spike by the numbers) is held back by the cool-down, the third fires."""
+    world.alerts.add_rule(
+        world.ws,
+        "spike",
+        "volume_spike",
+        topic="brand",
+        params={"window_hours": 48, "k": 3, "min_volume": 10, "cooldown_hours": 6},
+        webhooks=[(HOOK, "standard")],
+    )
+    t = now()
+    bursts = [t - timedelta(hours=8), t - timedelta(hours=3), t]
+    posts = [
+        post(f"Brightloaf note {h}-{i}", t - timedelta(hours=h, minutes=10 + i))
+        for h in range(9, 60)
+        for i in range(1 + h % 3)
+    ]
+    for b, at in enumerate(bursts):
+        posts += [
+            post(f"Brightloaf burst {b} {i}", at - timedelta(minutes=i + 1)) for i in range(25)
+        ]
+    world.ingest(posts)
+    assert world.alerts.tick(now=bursts[0]).events == 1
+    assert world.alerts.tick(now=bursts[1]).events == 0  # 5 h later: cooling down
+    assert world.alerts.tick(now=bursts[2]).events == 1  # 8 h later: cooled down
+    events = world.events("spike")
+    assert [e.payload["count"] for e in events] == [25, 25]
+    assert [e.created_at.replace(tzinfo=UTC) for e in events] == [bursts[0], bursts[2]]
+
+
 def test_below_minimum_volume_no_spike(world: World) -> None:
     world.alerts.add_rule(
         world.ws,
