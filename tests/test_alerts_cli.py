@@ -143,6 +143,34 @@ def test_secrets_are_masked_unless_revealed_by_name(cli: Any) -> None:
     assert chat in [e["target"] for e in full[0]["endpoints"]]
 
 
+def test_an_endpoint_disabled_by_410_is_enabled_again(cli: Any, hook: WebhookReceiver) -> None:
+    cli("workspaces", "add", "Brightloaf")
+    cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    cli("alerts", "add", "all", "--topic", "brand", "--webhook", hook.url)
+    hook.answer = lambda n, r: 410
+    assert cli("alerts", "test", "all", ok=False).exit_code == 1
+    [endpoint] = json.loads(cli("alerts", "endpoints", "--json").stdout)
+    assert endpoint["enabled"] is False and "HTTP 410" in endpoint["disabled_reason"]
+    assert "disabled (HTTP 410" in cli("alerts", "endpoints").stdout
+    refused = cli("alerts", "enable-endpoint", "999", ok=False)
+    assert refused.exit_code != 0 and "no alert endpoint 999" in refused.output
+    too_far = cli(
+        "alerts", "enable-endpoint", str(endpoint["id"]), "--retry-failed-days", "31", ok=False
+    )
+    assert too_far.exit_code == 2
+    hook.answer = lambda n, r: 204
+    done = json.loads(
+        cli(
+            "alerts", "enable-endpoint", str(endpoint["id"]), "--retry-failed-days", "7", "--json"
+        ).stdout
+    )  # fmt: skip
+    assert done == {"id": endpoint["id"], "enabled": True, "retried": 1}
+    assert json.loads(cli("alerts", "run", "--json").stdout)["sent"] == 1
+    assert len(hook.requests) == 2 and len(set(hook.ids())) == 1  # the same test alert, again
+    log = json.loads(cli("alerts", "log", "--json").stdout)
+    assert [(r["status"], r["attempts"]) for r in log] == [("sent", 1)]
+
+
 def test_alerts_errors_are_precise(cli: Any, hook: WebhookReceiver) -> None:
     cli("workspaces", "add", "Brightloaf")
     cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")

@@ -25,6 +25,7 @@ from goodwill.cli._context import (
     table,
 )
 from goodwill.net import make_client
+from goodwill.store.alerts import RETRY_FAILED_MAX_DAYS
 from goodwill.store.repository import StoreError
 
 __all__ = ["alerts_app"]
@@ -226,6 +227,74 @@ def alerts_list(
                     target = e.target if reveal_secrets else endpoint_label(e.kind, e.target)
                     shown = e.secret if reveal_secrets else masked_secret(e.secret)
                     console.print(f"{v.rule.name}: {target} {shown}", highlight=False, markup=False)
+
+
+@alerts_app.command("endpoints")
+def alerts_endpoints(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """The workspace's alert endpoints: id, where, and whether enabled (HTTP 410 disables)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows = [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "to": endpoint_label(e.kind, e.target),
+            "format": e.format,
+            "enabled": e.enabled,
+            "disabled_reason": e.disabled_reason,
+        }
+        for e in app.alerts.store.workspace_endpoints(ws.id)
+    ]
+    if json:
+        print_json(rows)
+        return
+    table(
+        "Alert endpoints",
+        ["id", "kind", "to", "state"],
+        [
+            [
+                r["id"],
+                r["kind"],
+                r["to"],
+                "enabled" if r["enabled"] else f"disabled ({r['disabled_reason'] or ''})",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@alerts_app.command("enable-endpoint")
+def alerts_enable_endpoint(
+    endpoint_id: Annotated[int, typer.Argument(help="The id `alerts endpoints` shows.")],
+    retry_failed_days: Annotated[
+        int,
+        typer.Option(
+            "--retry-failed-days",
+            min=0,
+            max=RETRY_FAILED_MAX_DAYS,
+            help="Also send again its deliveries that failed in this many last days (0: none).",
+        ),
+    ] = 0,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Switch an endpoint back on (after HTTP 410, once the receiver wants alerts again)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        endpoint, retried = app.alerts.store.set_endpoint_enabled(
+            ws.id, endpoint_id, True, retry_failed_days=retry_failed_days
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    if json:
+        print_json({"id": endpoint.id, "enabled": endpoint.enabled, "retried": retried})
+        return
+    console.print(
+        f"Enabled {esc(endpoint_label(endpoint.kind, endpoint.target))}; "
+        f"{retried} failed deliver{'y' if retried == 1 else 'ies'} queued again",
+        highlight=False,
+    )
 
 
 @alerts_app.command("remove")
