@@ -442,7 +442,10 @@ def test_chat_payload_has_each_providers_documented_shape(
     words = ["crust", "crumb", "loaf", "rye", "oven", "flour", "yeast", "salt"]
     world.ingest(
         *(
-            post(f"Brightloaf & <!here> @everyone {w} " + " ".join(words[i:] * 40))
+            post(
+                f"Brightloaf & <!here> @everyone [Support](https://evil.example) {w} "
+                + " ".join(words[i:] * 40)
+            )
             for i, w in enumerate(words)
         )
     )
@@ -471,6 +474,9 @@ def test_chat_payload_has_each_providers_documented_shape(
     assert "Brightloaf & <!here>" in content
     assert "@everyone" not in content and "@\u200beveryone" in content
     assert body["allowed_mentions"] == {"parse": []}
+    # No disguised Markdown link (Mattermost and Discord render them); the URL stays readable.
+    for shown in (text, content):
+        assert "](" not in shown and "[Support]\u200b(https://evil.example)" in shown
     # Links stay whole (Mastodon's have an @ in their path).
     assert "https://mastodon.example/@u" in text and "https://mastodon.example/@u" in content
 

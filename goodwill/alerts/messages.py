@@ -201,8 +201,9 @@ _MENTION_AT = re.compile(r"(?<![\w/:.%+-])@")
 
 def _unping(text: str) -> str:
     # A zero-width space after a word's @ keeps third-party text from pinging @channel,
-    # @here or a user in Mattermost and Discord.
-    return _MENTION_AT.sub("@\u200b", text)
+    # @here or a user in Mattermost and Discord; one in "](" keeps a Markdown link
+    # ``[Official support](https://evil.example)`` from showing as a disguised link.
+    return _MENTION_AT.sub("@\u200b", text).replace("](", "]\u200b(")
 
 
 def _chat_escape(text: str) -> str:
