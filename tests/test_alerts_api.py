@@ -191,6 +191,16 @@ def test_test_alert_and_delivery_log(
     assert endpoint["enabled"] is False and "410" in endpoint["disabled_reason"]
     back = client.patch(f"{base}/endpoints/{endpoint['id']}", json={"enabled": True}).json()
     assert back["enabled"] is True and back["disabled_reason"] is None
+    assert back["retried"] == 0
+    failed = client.get(f"{base}/deliveries", params={"status": "failed"}).json()["items"]
+    assert len(failed) == 9  # the 410 itself, and the 8 waiting deliveries it gave up
+    # What failed in the last days can be queued again, once, explicitly.
+    url = f"{base}/endpoints/{endpoint['id']}"
+    assert client.patch(url, json={"enabled": True, "retry_failed_days": 31}).status_code == 422
+    again = client.patch(url, json={"enabled": True, "retry_failed_days": 7}).json()
+    assert again["retried"] == 9
+    assert client.get(f"{base}/deliveries", params={"status": "failed"}).json()["items"] == []
+    assert client.patch(url, json={"enabled": True, "retry_failed_days": 7}).json()["retried"] == 0
 
 
 def test_feed_url_and_roles(repo: Repository, settings: Settings) -> None:

@@ -101,6 +101,76 @@ def test_alerts_from_the_command_line(cli: Any, hook: WebhookReceiver, tmp_path:
     assert json.loads(cli("alerts", "list", "--json").stdout) == []
 
 
+def test_secrets_are_masked_unless_revealed_by_name(cli: Any) -> None:
+    """`alerts add` prints a new webhook's secret once; afterwards `list --secrets` shows which
+    secret (masked: the last four characters), and only `--reveal-secrets` prints it in full,
+    with a warning on stderr. Chat webhook URLs carry a secret in their path: the same."""
+    cli("workspaces", "add", "Brightloaf")
+    cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    chat = "https://hooks.slack.com/services/T000/B000/sekritpathsekritpath"
+    added = json.loads(
+        cli(
+            "alerts", "add", "all", "--topic", "brand", "--webhook", "https://hooks.example.com/a",
+            "--webhook", chat, "--format", "slack", "--json",
+        ).stdout
+    )  # fmt: skip
+    secrets = [e["secret"] for e in added["endpoints"]]
+    assert all(s.startswith("whsec_") and len(s) > 30 for s in secrets)
+    assert chat in [e["target"] for e in added["endpoints"]]  # its creator sees it, once
+
+    for args in (("alerts", "list"), ("alerts", "list", "--secrets")):
+        for extra in ((), ("--json",)):
+            out = cli(*args, *extra).stdout
+            assert "sekritpath" not in out
+            assert not any(s in out for s in secrets)
+    masked = cli("alerts", "list", "--secrets").stdout
+    assert all(f"whsec_…{s[-4:]}" in masked for s in secrets)
+    listed = json.loads(cli("alerts", "list", "--secrets", "--json").stdout)
+    assert [e["secret"] for e in listed[0]["endpoints"]] == [f"whsec_…{s[-4:]}" for s in secrets]
+    assert json.loads(cli("alerts", "list", "--json").stdout)[0]["endpoints"][0].keys() == {
+        "kind",
+        "target",
+        "format",
+        "enabled",
+        "disabled_reason",
+    }
+
+    revealed = cli("alerts", "list", "--reveal-secrets")
+    assert all(s in revealed.stdout for s in secrets) and chat in revealed.stdout
+    assert "printing webhook secrets in full" in revealed.stderr
+    full = json.loads(cli("alerts", "list", "--reveal-secrets", "--json").stdout)
+    assert [e["secret"] for e in full[0]["endpoints"]] == secrets
+    assert chat in [e["target"] for e in full[0]["endpoints"]]
+
+
+def test_an_endpoint_disabled_by_410_is_enabled_again(cli: Any, hook: WebhookReceiver) -> None:
+    cli("workspaces", "add", "Brightloaf")
+    cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")
+    cli("alerts", "add", "all", "--topic", "brand", "--webhook", hook.url)
+    hook.answer = lambda n, r: 410
+    assert cli("alerts", "test", "all", ok=False).exit_code == 1
+    [endpoint] = json.loads(cli("alerts", "endpoints", "--json").stdout)
+    assert endpoint["enabled"] is False and "HTTP 410" in endpoint["disabled_reason"]
+    assert "disabled (HTTP 410" in cli("alerts", "endpoints").stdout
+    refused = cli("alerts", "enable-endpoint", "999", ok=False)
+    assert refused.exit_code != 0 and "no alert endpoint 999" in refused.output
+    too_far = cli(
+        "alerts", "enable-endpoint", str(endpoint["id"]), "--retry-failed-days", "31", ok=False
+    )
+    assert too_far.exit_code == 2
+    hook.answer = lambda n, r: 204
+    done = json.loads(
+        cli(
+            "alerts", "enable-endpoint", str(endpoint["id"]), "--retry-failed-days", "7", "--json"
+        ).stdout
+    )  # fmt: skip
+    assert done == {"id": endpoint["id"], "enabled": True, "retried": 1}
+    assert json.loads(cli("alerts", "run", "--json").stdout)["sent"] == 1
+    assert len(hook.requests) == 2 and len(set(hook.ids())) == 1  # the same test alert, again
+    log = json.loads(cli("alerts", "log", "--json").stdout)
+    assert [(r["status"], r["attempts"]) for r in log] == [("sent", 1)]
+
+
 def test_alerts_errors_are_precise(cli: Any, hook: WebhookReceiver) -> None:
     cli("workspaces", "add", "Brightloaf")
     cli("topics", "add", "brand", "--kind", "brand", "--query", "brightloaf")

@@ -10,9 +10,10 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import feedparser
 import orjson
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -20,17 +21,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from standardwebhooks.webhooks import Webhook
 
 from goodwill.alerts import AlertService
+from goodwill.alerts.deliver import RETRY_SCHEDULE, retry_delay
 from goodwill.alerts.feed import atom_feed
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
 from goodwill.net import make_client
 from goodwill.settings import Settings
 from goodwill.store.alerts import AlertStore
-from goodwill.store.repository import Repository
-from goodwill.store.tables import AlertDelivery, AlertEndpoint
+from goodwill.store.repository import Repository, StoreError
+from goodwill.store.tables import AlertDelivery, AlertEndpoint, AlertRule
 from goodwill.web.alerts_feed import alerts_feed_router
 from tests.alertsinks import SmtpReceiver, WebhookReceiver
 
@@ -169,6 +172,64 @@ def test_gone_endpoint_is_disabled(world: World, hook: WebhookReceiver) -> None:
     assert view.as_dict()["endpoints"][0]["enabled"] is False
 
 
+def test_re_enabling_after_410_can_send_again_what_failed(
+    world: World, hook: WebhookReceiver
+) -> None:
+    hook.answer = lambda n, r: 410
+    world.alerts.add_rule(
+        world.ws, "all", "mention", topic="brand", webhooks=[(hook.url, "standard")]
+    )
+    world.ingest(post("Brightloaf one"), post("Brightloaf two"), post("Brightloaf old"))
+    world.deliver()
+    assert {d.status for d in world.deliveries()} == {"failed"}
+    first_ids = {d.id: d.message_id for d in world.deliveries()}
+    old = world.deliveries()[-1]
+    with world.repo.session() as s, s.begin():  # one of them failed long ago
+        row = s.get_one(AlertDelivery, old.id)
+        row.created_at = row.created_at - timedelta(days=10)
+    world.ingest(post("Brightloaf while it was off"))  # never queued for a disabled endpoint
+    store = world.alerts.store
+    endpoint_id = world.deliveries()[0].endpoint_id
+
+    # Re-enabled without asking: what failed stays failed, new alerts go.
+    hook.answer = lambda n, r: 204
+    endpoint, retried = store.set_endpoint_enabled(world.ws, endpoint_id, True)
+    assert endpoint.enabled and endpoint.disabled_reason is None and retried == 0
+    assert world.deliver() == []
+    # Asking for the last 7 days queues the two recent failures again, not the old one.
+    _endpoint, retried = store.set_endpoint_enabled(
+        world.ws, endpoint_id, True, retry_failed_days=7
+    )
+    assert retried == 2
+    sent = world.deliver()
+    assert [s.ok for s in sent] == [True, True]
+    rows = {d.id: d for d in world.deliveries()}
+    assert rows[old.id].status == "failed"
+    assert sorted(d.status for d in rows.values()) == ["failed", "sent", "sent"]
+    # The same webhook-ids as the first tries: a receiver that saw one drops it.
+    assert {r.headers["webhook-id"] for r in hook.requests[-2:]} == {
+        first_ids[i] for i in rows if i != old.id
+    }
+    assert all(rows[i].attempts == 1 for i in rows if i != old.id)
+    with pytest.raises(StoreError, match="retry_failed_days must be 0 to 30"):
+        store.set_endpoint_enabled(world.ws, endpoint_id, True, retry_failed_days=31)
+
+
+def test_a_paused_endpoints_deliveries_wait_for_it(world: World, hook: WebhookReceiver) -> None:
+    world.alerts.add_rule(
+        world.ws, "all", "mention", topic="brand", webhooks=[(hook.url, "standard")]
+    )
+    endpoint_id = world.alerts.rule(world.ws, "all").endpoints[0].id
+    world.ingest(post("Brightloaf before the pause"))
+    world.alerts.store.set_endpoint_enabled(world.ws, endpoint_id, False)
+    assert world.deliver() == []
+    assert world.alerts.store.next_due() is None  # the worker does not spin on them
+    assert [d.status for d in world.deliveries()] == ["pending"]
+    world.alerts.store.set_endpoint_enabled(world.ws, endpoint_id, True)
+    assert [s.ok for s in world.deliver()] == [True]
+    assert len(hook.requests) == 1
+
+
 def test_guard_refuses_internal_webhook_addresses(world: World, hook: WebhookReceiver) -> None:
     world.alerts.add_rule(
         world.ws, "all", "mention", topic="brand", webhooks=[(hook.url, "standard")]
@@ -291,6 +352,16 @@ def test_atom_feed_behind_a_secret_url(world: World) -> None:
     content = entries[0].find("a:content", ns)
     assert content is not None and "<img src=x onerror=alert(1)>" in (content.text or "")
     assert b"<img" not in xml  # escaped in the XML itself
+    # An independent feed reader sees a well-formed Atom 1.0 feed with the same entry.
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    assert parsed.feed.title == "Goodwill alerts: Brightloaf"
+    [entry] = parsed.entries
+    assert entry.link == "https://m.example/1"
+    assert entry.title.startswith("New mention about brand")
+    assert entry.id and entry.updated_parsed is not None
+    assert "onerror=alert(1)" in entry.content[0].value  # text, for the reader to escape
     link = entries[0].find("a:link", ns)
     assert link is not None and link.get("href") == "https://m.example/1"
     app = FastAPI()
@@ -348,3 +419,111 @@ def test_secrets_stay_out_of_logs_and_errors(
     assert "sekrit-path" not in str(listed)
     assert listed["endpoints"][0]["target"].startswith("http://127.0.0.1:")
     assert "sekrit-path" in str(world.alerts.rules(world.ws)[0].as_dict(secrets=True))
+
+
+def test_chat_payload_has_each_providers_documented_shape(
+    world: World, hook: WebhookReceiver
+) -> None:
+    """Slack (api.slack.com/messaging/webhooks): ``text`` in mrkdwn with ``&<>`` escaped.
+    Mattermost (developers.mattermost.com/integrate/webhooks/incoming): the same ``text``,
+    at most 16,383 characters, Slack's ``<!channel>`` expanded, so it must never pass through.
+    Discord (discord.com/developers/docs/resources/webhook#execute-webhook): ``content`` of at
+    most 2,000 characters, plain Markdown (entities would show literally), and
+    ``allowed_mentions: {"parse": []}`` so that nobody is pinged. An hourly digest of long posts
+    is the biggest message a rule sends."""
+    world.alerts.add_rule(
+        world.ws,
+        "chat",
+        "mention",
+        topic="brand",
+        frequency="hourly",
+        webhooks=[(hook.url, "slack")],
+    )
+    words = ["crust", "crumb", "loaf", "rye", "oven", "flour", "yeast", "salt"]
+    world.ingest(
+        *(
+            post(
+                f"Brightloaf & <!here> @everyone [Support](https://evil.example) {w} "
+                + " ".join(words[i:] * 40)
+            )
+            for i, w in enumerate(words)
+        )
+    )
+    assert world.deliver() == []  # hourly: nothing until the digest
+    # An hour passes (the rule's digest period started an hour ago), and the tick sends it.
+    with world.repo.session() as s, s.begin():
+        rule = s.scalars(select(AlertRule)).one()
+        rule.last_digest_at = rule.last_digest_at - timedelta(hours=1, minutes=1)
+    assert world.alerts.tick().events == 1
+    assert [s.ok for s in world.deliver()] == [True]
+    [req] = hook.requests
+    assert req.headers["content-type"] == "application/json"
+    body = orjson.loads(req.body)
+    assert set(body) == {"text", "content", "allowed_mentions"}
+    text, content = body["text"], body["content"]
+    # Slack and Mattermost
+    assert isinstance(text, str) and 0 < len(text) <= 16_383
+    assert text.startswith("*chat: 8 alerts (hourly digest)*")  # bold in Slack's mrkdwn
+    assert "<" not in text and ">" not in text and "<!here>" not in text
+    assert "&lt;!here&gt;" in text and "&amp;" in text
+    assert "@everyone" not in text
+    # Discord
+    assert isinstance(content, str) and 0 < len(content) <= 2000
+    assert content.startswith("**chat: 8 alerts (hourly digest)**")
+    assert "&amp;" not in content and "&lt;" not in content
+    assert "Brightloaf & <!here>" in content
+    assert "@everyone" not in content and "@\u200beveryone" in content
+    assert body["allowed_mentions"] == {"parse": []}
+    # No disguised Markdown link (Mattermost and Discord render them); the URL stays readable.
+    for shown in (text, content):
+        assert "](" not in shown and "[Support]\u200b(https://evil.example)" in shown
+    # Links stay whole (Mastodon's have an @ in their path).
+    assert "https://mastodon.example/@u" in text and "https://mastodon.example/@u" in content
+
+
+def test_retry_delays_spread_over_hours_with_jitter() -> None:
+    """The back-off grows from seconds to hours, about 28 hours in all (Standard Webhooks'
+    schedule), every wait jittered so that deliveries failing together come back apart."""
+    assert list(RETRY_SCHEDULE) == sorted(RETRY_SCHEDULE)
+    assert RETRY_SCHEDULE[0] <= 10 and RETRY_SCHEDULE[-1] >= 10 * 3600
+    assert 24 * 3600 <= sum(RETRY_SCHEDULE) <= 36 * 3600
+    for attempt, base in enumerate(RETRY_SCHEDULE, start=1):
+        waits = {retry_delay(attempt) for _ in range(50)}
+        assert all(w is not None and 0.75 * base <= w <= 1.25 * base for w in waits)
+        assert len(waits) > 40  # jitter: not the same wait for everyone
+    assert retry_delay(len(RETRY_SCHEDULE) + 1) is None  # then it gives up: failed
+    assert retry_delay(3, scale=0.001) == pytest.approx(RETRY_SCHEDULE[2] * 0.001, rel=0.26)
+
+
+def test_the_same_event_reaches_an_endpoint_once(world: World, hook: WebhookReceiver) -> None:
+    """A webhook named twice in a rule is one endpoint, and evaluating, ticking and delivering
+    again after a receiver's acknowledgement sends nothing more."""
+    world.alerts.add_rule(
+        world.ws,
+        "twice",
+        "mention",
+        topic="brand",
+        webhooks=[(hook.url, "standard"), (hook.url, "standard")],
+    )
+    world.ingest(post("Brightloaf once"))
+    world.alerts.evaluate(world.ws)
+    world.alerts.tick()
+    assert len(world.deliveries()) == 1
+    assert [s.ok for s in world.deliver()] == [True]
+    world.alerts.tick()
+    assert world.deliver() == []
+    assert len(hook.requests) == 1
+    # The outbox refuses a second row for the same event and endpoint at the database level.
+    d = world.deliveries()[0]
+    with pytest.raises(IntegrityError), world.repo.session() as s, s.begin():
+        s.add(
+            AlertDelivery(
+                workspace_id=d.workspace_id,
+                event_id=d.event_id,
+                endpoint_id=d.endpoint_id,
+                message_id="msg_other",
+                status="pending",
+                next_attempt_at=d.created_at,
+                created_at=d.created_at,
+            )
+        )

@@ -188,6 +188,37 @@ def test_volume_spike_against_the_topics_own_baseline(world: World) -> None:
     assert len(world.events("spike")) == 1
 
 
+def test_spike_cool_down_holds_then_lets_the_next_spike_through(world: World) -> None:
+    """Three real bursts of mentions, 5 h then 3 h apart, with a 6 h cool-down: the first
+    fires, the second (a spike by the numbers) is held back by the cool-down, the third fires."""
+    world.alerts.add_rule(
+        world.ws,
+        "spike",
+        "volume_spike",
+        topic="brand",
+        params={"window_hours": 48, "k": 3, "min_volume": 10, "cooldown_hours": 6},
+        webhooks=[(HOOK, "standard")],
+    )
+    t = now()
+    bursts = [t - timedelta(hours=8), t - timedelta(hours=3), t]
+    posts = [
+        post(f"Brightloaf note {h}-{i}", t - timedelta(hours=h, minutes=10 + i))
+        for h in range(9, 60)
+        for i in range(1 + h % 3)
+    ]
+    for b, at in enumerate(bursts):
+        posts += [
+            post(f"Brightloaf burst {b} {i}", at - timedelta(minutes=i + 1)) for i in range(25)
+        ]
+    world.ingest(posts)
+    assert world.alerts.tick(now=bursts[0]).events == 1
+    assert world.alerts.tick(now=bursts[1]).events == 0  # 5 h later: cooling down
+    assert world.alerts.tick(now=bursts[2]).events == 1  # 8 h later: cooled down
+    events = world.events("spike")
+    assert [e.payload["count"] for e in events] == [25, 25]
+    assert [e.created_at.replace(tzinfo=UTC) for e in events] == [bursts[0], bursts[2]]
+
+
 def test_below_minimum_volume_no_spike(world: World) -> None:
     world.alerts.add_rule(
         world.ws,
@@ -303,6 +334,26 @@ def test_daily_digest_groups_with_counts_and_top_mentions(world: World) -> None:
     assert world.events("daily", held=True) == []
     # Nothing new: the next day sends no empty digest.
     assert world.alerts.tick(now=t + timedelta(days=2, minutes=2)).events == 0
+
+
+def test_weekly_digest_waits_the_week_and_counts_everything(world: World) -> None:
+    world.alerts.add_rule(
+        world.ws, "weekly", "mention", topic="brand", frequency="weekly", emails=["a@b.example"]
+    )
+    t = now()
+    world.ingest([post(f"Brightloaf is great {i}", t) for i in range(3)])
+    world.ingest([post("Brightloaf is awful", t, author={"handle": "@loud", "followers": 70_000})])
+    assert len(world.events("weekly", held=True)) == 4
+    assert world.alerts.tick(now=t + timedelta(days=1, minutes=1)).events == 0
+    assert world.alerts.tick(now=t + timedelta(days=6, hours=23)).events == 0
+    result = world.alerts.tick(now=t + timedelta(days=7, minutes=1))
+    assert result.events == 1 and len(result.deliveries) == 1
+    [digest] = [e for e in world.events("weekly") if e.kind == "digest"]
+    p = digest.payload
+    assert (p["period"], p["count"], p["by_kind"]) == ("weekly", 4, {"mention": 4})
+    assert p["by_sentiment"]["positive"] == 3 and p["by_sentiment"]["negative"] == 1
+    assert p["top"][0]["post"]["author"]["handle"] == "@loud"
+    assert digest.title == "weekly: 4 alerts (weekly digest)"
 
 
 def test_throttle_holds_the_excess_for_an_hourly_digest(world: World) -> None:

@@ -335,9 +335,15 @@ def test_send_a_test_alert_reports_delivery_and_errors(
     assert "disabled" in log and "Re-enable" in log
     endpoint = site.store.workspace_endpoints(site.ws)[0]
     assert not endpoint.enabled
-    answer = site.post(f"/alerts/endpoints/{endpoint.id}/enable")
+    assert 'name="retry_failed_days"' in log
+    answer = site.post(f"/alerts/endpoints/{endpoint.id}/enable", retry_failed_days="7")
     assert answer.status_code == 303
     assert site.store.workspace_endpoints(site.ws)[0].enabled
+    # The test alerts given up by the 410 (the 410 itself, the 500 waiting for its retry) are
+    # queued again.
+    assert "Test alert for rule angry" not in site.get("/alerts/log?status=failed").text
+    waiting = site.get("/alerts/log?status=pending").text
+    assert waiting.count("Test alert for rule angry") == 2
     hook.answer = lambda n, r: 204
     assert "delivered (HTTP 204)" in _text(site.post(f"/alerts/{rule_id}/test").text)
 

@@ -29,6 +29,7 @@ __all__ = [
     "Attempt",
     "check_email",
     "endpoint_label",
+    "masked_secret",
     "send_email",
     "send_webhook",
     "sign",
@@ -58,6 +59,13 @@ def endpoint_label(kind: str, target: str) -> str:
         return "webhook"
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.host}{port}/…"
+
+
+def masked_secret(secret: str) -> str:
+    """A signing secret as shown unless someone asks for it in full: the prefix and its last
+    four characters, enough to tell which secret a receiver holds, useless for signing."""
+    prefix = "whsec_" if secret.startswith("whsec_") else ""
+    return f"{prefix}…{secret[-4:]}" if len(secret) > len(prefix) + 8 else "…"
 
 
 def check_email(address: str) -> str:

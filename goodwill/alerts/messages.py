@@ -8,6 +8,7 @@ webhooks carry JSON, where orjson escapes what JSON needs.
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
@@ -193,22 +194,47 @@ def standard_body(event: AlertEvent, message_id: str) -> bytes:
     )
 
 
+_MENTION_AT = re.compile(r"(?<![\w/:.%+-])@")
+"""An @ that starts a word (``@here``, ``@channel``, ``@user``), not one inside a URL
+(``https://mastodon.example/@ana/1``) or an address, which a zero-width space would break."""
+
+
+def _unping(text: str) -> str:
+    # A zero-width space after a word's @ keeps third-party text from pinging @channel,
+    # @here or a user in Mattermost and Discord; one in "](" keeps a Markdown link
+    # ``[Official support](https://evil.example)`` from showing as a disguised link.
+    return _MENTION_AT.sub("@\u200b", text).replace("](", "]\u200b(")
+
+
 def _chat_escape(text: str) -> str:
-    # Slack and Mattermost read <...> as links or @-commands and &amp; as entities; a
-    # zero-width space after @ keeps third-party text from pinging @channel or a user.
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
-    )
+    # Slack and Mattermost read <...> as links or @-commands and &amp; as entities.
+    return _unping(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _discord_escape(text: str) -> str:
+    # Discord shows HTML entities literally, so only mentions are broken up
+    # (``allowed_mentions`` below is what really stops pings of users, roles and @everyone).
+    return _unping(text)
+
+
+DISCORD_LIMIT = 2000
+"""Discord refuses a ``content`` longer than this (HTTP 400), so it is cut to fit."""
 
 
 def slack_body(event: AlertEvent) -> bytes:
-    """A chat payload read by Slack and Mattermost (``text``) and Discord (``content``)."""
+    """A chat payload read by Slack and Mattermost (``text``, their markup escaped) and Discord
+    (``content``, plain Markdown within its 2,000 characters); each ignores the other's keys."""
     lines = render_text(event).splitlines()
     text = "*" + _chat_escape(lines[0]) + "*\n" + "\n".join(_chat_escape(x) for x in lines[1:])
+    content = (
+        "**" + _discord_escape(lines[0]) + "**\n" + "\n".join(_discord_escape(x) for x in lines[1:])
+    )
+    if len(content) > DISCORD_LIMIT:
+        content = content[: DISCORD_LIMIT - 1] + "…"
     return orjson.dumps(
         {
             "text": text,
-            "content": text.replace("*", "**", 2)[:1900],
+            "content": content,
             "allowed_mentions": {"parse": []},
         }
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from goodwill.alerts.channels import check_email, endpoint_label
+from goodwill.alerts.channels import check_email, endpoint_label, masked_secret
 from goodwill.alerts.deliver import DeliveryWorker, Sent
 from goodwill.alerts.evaluate import Evaluation, evaluate_new_posts, evaluate_scheduled
 from goodwill.alerts.rules import RuleError, validate_rule
@@ -41,7 +41,9 @@ class RuleView:
     topic: str | None
     endpoints: list[AlertEndpoint]
 
-    def as_dict(self, *, secrets: bool = False) -> dict[str, Any]:
+    def as_dict(self, *, secrets: bool = False, masked: bool = False) -> dict[str, Any]:
+        """``secrets``: chat URLs and signing secrets in full (for whoever just created them,
+        or asked for them by name); ``masked``: the secrets' last characters only."""
         r = self.rule
         return {
             "name": r.name,
@@ -61,6 +63,11 @@ class RuleView:
                     "enabled": e.enabled,
                     "disabled_reason": e.disabled_reason,
                     **({"secret": e.secret} if secrets and e.secret else {}),
+                    **(
+                        {"secret": masked_secret(e.secret)}
+                        if masked and not secrets and e.secret
+                        else {}
+                    ),
                 }
                 for e in self.endpoints
             ],

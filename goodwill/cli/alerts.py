@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from goodwill.alerts import FREQUENCIES, KINDS, RuleError, RuleView
-from goodwill.alerts.channels import endpoint_label
+from goodwill.alerts.channels import endpoint_label, masked_secret
 from goodwill.alerts.feed import atom_feed
 from goodwill.alerts.rules import AUTHOR_SIGNALS
 from goodwill.alerts.schedule import WEEKDAYS, check_timezone
@@ -18,12 +18,14 @@ from goodwill.cli._context import (
     JsonOpt,
     WorkspaceOpt,
     console,
+    err_console,
     esc,
     fail,
     print_json,
     table,
 )
 from goodwill.net import make_client
+from goodwill.store.alerts import RETRY_FAILED_MAX_DAYS
 from goodwill.store.repository import StoreError
 
 __all__ = ["alerts_app"]
@@ -115,7 +117,7 @@ def alerts_add(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Add an alert rule. Webhook secrets are printed once here (and by `list --secrets`)."""
+    """Add an alert rule. New webhooks' signing secrets are printed in full once, here."""
     app = App.open()
     ws = app.workspace(workspace)
     filters: dict[str, Any] = {
@@ -174,7 +176,18 @@ def alerts_add(
 @alerts_app.command("list")
 def alerts_list(
     secrets: Annotated[
-        bool, typer.Option("--secrets", help="Show webhook signing secrets.")
+        bool,
+        typer.Option(
+            "--secrets", help="Show which signing secret each webhook has, masked (…last 4)."
+        ),
+    ] = False,
+    reveal_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-secrets",
+            help="Show webhook signing secrets and chat webhook URLs IN FULL (anyone who reads "
+            "them can forge alerts or post to the channel).",
+        ),
     ] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
@@ -183,8 +196,14 @@ def alerts_list(
     app = App.open()
     ws = app.workspace(workspace)
     views = app.alerts.rules(ws.id)
+    if reveal_secrets:
+        err_console.print(
+            "[bold yellow]warning:[/] printing webhook secrets in full; keep them out of "
+            "shared terminals, logs and tickets.",
+            highlight=False,
+        )
     if json:
-        print_json([v.as_dict(secrets=secrets) for v in views])
+        print_json([v.as_dict(secrets=reveal_secrets, masked=secrets) for v in views])
         return
     table(
         "Alert rules",
@@ -201,13 +220,81 @@ def alerts_list(
             for v in views
         ],
     )
-    if secrets:
+    if secrets or reveal_secrets:
         for v in views:
             for e in v.endpoints:
                 if e.secret:
-                    console.print(
-                        f"{v.rule.name}: {e.target} {e.secret}", highlight=False, markup=False
-                    )
+                    target = e.target if reveal_secrets else endpoint_label(e.kind, e.target)
+                    shown = e.secret if reveal_secrets else masked_secret(e.secret)
+                    console.print(f"{v.rule.name}: {target} {shown}", highlight=False, markup=False)
+
+
+@alerts_app.command("endpoints")
+def alerts_endpoints(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """The workspace's alert endpoints: id, where, and whether enabled (HTTP 410 disables)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    rows = [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "to": endpoint_label(e.kind, e.target),
+            "format": e.format,
+            "enabled": e.enabled,
+            "disabled_reason": e.disabled_reason,
+        }
+        for e in app.alerts.store.workspace_endpoints(ws.id)
+    ]
+    if json:
+        print_json(rows)
+        return
+    table(
+        "Alert endpoints",
+        ["id", "kind", "to", "state"],
+        [
+            [
+                r["id"],
+                r["kind"],
+                r["to"],
+                "enabled" if r["enabled"] else f"disabled ({r['disabled_reason'] or ''})",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@alerts_app.command("enable-endpoint")
+def alerts_enable_endpoint(
+    endpoint_id: Annotated[int, typer.Argument(help="The id `alerts endpoints` shows.")],
+    retry_failed_days: Annotated[
+        int,
+        typer.Option(
+            "--retry-failed-days",
+            min=0,
+            max=RETRY_FAILED_MAX_DAYS,
+            help="Also send again its deliveries that failed in this many last days (0: none).",
+        ),
+    ] = 0,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Switch an endpoint back on (after HTTP 410, once the receiver wants alerts again)."""
+    app = App.open()
+    ws = app.workspace(workspace)
+    try:
+        endpoint, retried = app.alerts.store.set_endpoint_enabled(
+            ws.id, endpoint_id, True, retry_failed_days=retry_failed_days
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    if json:
+        print_json({"id": endpoint.id, "enabled": endpoint.enabled, "retried": retried})
+        return
+    console.print(
+        f"Enabled {esc(endpoint_label(endpoint.kind, endpoint.target))}; "
+        f"{retried} failed deliver{'y' if retried == 1 else 'ies'} queued again",
+        highlight=False,
+    )
 
 
 @alerts_app.command("remove")

@@ -49,6 +49,7 @@ from goodwill.store.tables import (
 )
 
 __all__ = [
+    "RETRY_FAILED_MAX_DAYS",
     "AlertStore",
     "Claimed",
     "EndpointSpec",
@@ -142,6 +143,14 @@ def _locked_rule(s: Session, workspace_id: int, rule_id: int) -> AlertRule:
     return rule
 
 
+RETRY_FAILED_MAX_DAYS = 30
+"""How far back re-enabling an endpoint may queue its failed deliveries again."""
+
+
+def _enabled_endpoints() -> Any:
+    return select(AlertEndpoint.id).where(AlertEndpoint.enabled.is_(True))
+
+
 class AlertStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -195,9 +204,11 @@ class AlertStore:
                 )
                 s.add(rule)
                 s.flush()
-                for spec in endpoints:
-                    endpoint = self._endpoint(s, workspace_id, spec)
-                    s.add(AlertRuleEndpoint(rule_id=rule.id, endpoint_id=endpoint.id))
+                # A channel named twice is one endpoint, linked once: one delivery per event.
+                for endpoint_id in dict.fromkeys(
+                    self._endpoint(s, workspace_id, spec).id for spec in endpoints
+                ):
+                    s.add(AlertRuleEndpoint(rule_id=rule.id, endpoint_id=endpoint_id))
         except IntegrityError as exc:
             raise StoreError(f"this workspace already has an alert rule named {name!r}") from exc
         return rule
@@ -352,20 +363,54 @@ class AlertStore:
             )
 
     def set_endpoint_enabled(
-        self, workspace_id: int, endpoint_id: int, enabled: bool
-    ) -> AlertEndpoint:
-        """Re-enable an endpoint (after a 410 was fixed on the receiver's side), or pause it."""
+        self,
+        workspace_id: int,
+        endpoint_id: int,
+        enabled: bool,
+        *,
+        retry_failed_days: int = 0,
+    ) -> tuple[AlertEndpoint, int]:
+        """Re-enable an endpoint (after a 410 was fixed on the receiver's side), or pause it;
+        with the endpoint and how many failed deliveries were queued again.
+
+        Paused, its waiting deliveries wait (the worker skips them) and go when it is back on.
+        ``retry_failed_days`` (re-enabling only): its deliveries made in that many last days
+        that were given up (the 410 itself, or retries run out) are queued again, each with a
+        fresh retry schedule, under the same ``webhook-id`` (receivers that saw one drop it).
+        Alerts raised while it was off were never queued for it: they stay in the feed."""
+        if not 0 <= retry_failed_days <= RETRY_FAILED_MAX_DAYS:
+            raise StoreError(f"retry_failed_days must be 0 to {RETRY_FAILED_MAX_DAYS}")
+        now = utcnow()
+        retried = 0
         with self.session(write=True) as s, s.begin():
             endpoint = s.scalar(
-                select(AlertEndpoint).where(
-                    AlertEndpoint.workspace_id == workspace_id, AlertEndpoint.id == endpoint_id
-                )
+                select(AlertEndpoint)
+                .where(AlertEndpoint.workspace_id == workspace_id, AlertEndpoint.id == endpoint_id)
+                .with_for_update()
             )
             if endpoint is None:
                 raise NotFound(f"no alert endpoint {endpoint_id} in this workspace")
             endpoint.enabled = enabled
             endpoint.disabled_reason = None if enabled else "switched off by a user"
-        return endpoint
+            if enabled and retry_failed_days > 0:
+                done = s.execute(
+                    update(AlertDelivery)
+                    .where(
+                        AlertDelivery.workspace_id == workspace_id,
+                        AlertDelivery.endpoint_id == endpoint_id,
+                        AlertDelivery.status == "failed",
+                        AlertDelivery.created_at >= now - timedelta(days=retry_failed_days),
+                    )
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        claimed_until=None,
+                        claim_token=None,
+                    )
+                )
+                retried = int(getattr(done, "rowcount", 0) or 0)
+        return endpoint, retried
 
     def all_rules(self) -> list[AlertRule]:
         """Every enabled rule of every workspace, for the scheduler (not user-facing)."""
@@ -699,7 +744,8 @@ class AlertStore:
             and_(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now),
             and_(AlertDelivery.status == "sending", AlertDelivery.claimed_until <= now),
         )
-        q = select(AlertDelivery).where(due)
+        # A paused endpoint's deliveries wait for it to be switched back on.
+        q = select(AlertDelivery).where(due, AlertDelivery.endpoint_id.in_(_enabled_endpoints()))
         if only is not None:
             q = q.where(AlertDelivery.id.in_(list(only)))
         q = q.order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(limit)
@@ -797,7 +843,8 @@ class AlertStore:
         with self.session() as s:
             return s.scalar(
                 select(func.min(AlertDelivery.next_attempt_at)).where(
-                    AlertDelivery.status == "pending"
+                    AlertDelivery.status == "pending",
+                    AlertDelivery.endpoint_id.in_(_enabled_endpoints()),
                 )
             )
 

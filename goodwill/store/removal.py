@@ -17,7 +17,9 @@ rows that near-duplicate search looks up, from its stored signature). Unlinking 
 every repeat into an original at once and inflate the "unique posts" figures.
 
 ``clear_traces`` handles what a deletion leaves elsewhere: alert events about the posts lose
-their quoted text, conversation previews showing a removed post are blanked until the inbox's
+their quoted text, and so do the digests that bundled them (their top mentions and titles; the
+counts stay), so the outbox, which renders from the events when it sends, and the Atom feed no
+longer quote the post; conversation previews showing a removed post are blanked until the inbox's
 next refresh (which recomputes the threads in full, because the post count fell), and the
 authors' people are queued for ``people.sync`` to recompute.
 """
@@ -37,11 +39,13 @@ from goodwill.store.people_tables import PersonIdentity
 from goodwill.store.rollups import kept_exact
 from goodwill.store.tables import AlertEvent, Post, PostBand
 
-__all__ = ["DELETED_PREVIEW", "clear_traces", "remove_posts"]
+__all__ = ["DELETED_PREVIEW", "DELETED_TITLE", "clear_traces", "remove_posts"]
 
 CHUNK = 500
 DELETED_PREVIEW = "[deleted at its source]"
 """Shown in place of a conversation preview whose post was deleted, until the next refresh."""
+DELETED_TITLE = "(a post since deleted at its source)"
+"""The title of an alert event, or of a digest's mention, whose post was deleted."""
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
@@ -131,10 +135,13 @@ def clear_traces(conn: Connection, workspace_id: int, post_ids: Sequence[int]) -
             )
         ).all()
         events = conn.execute(
-            select(AlertEvent.id, AlertEvent.payload).where(
+            select(AlertEvent.id, AlertEvent.payload, AlertEvent.digest_id).where(
                 AlertEvent.workspace_id == workspace_id, AlertEvent.post_id.in_(chunk)
             )
         ).all()
+        digests = sorted({e.digest_id for e in events if e.digest_id is not None})
+        if digests:
+            _scrub_digests(conn, workspace_id, digests, {e.id for e in events}, set(chunk))
         if events:
             conn.execute(
                 update(AlertEvent)
@@ -148,7 +155,7 @@ def clear_traces(conn: Connection, workspace_id: int, post_ids: Sequence[int]) -
                             "rule_kind": (e.payload or {}).get("rule_kind"),
                             "deleted_at_source": True,
                         },
-                        "title": "(a post since deleted at its source)",
+                        "title": DELETED_TITLE,
                     }
                     for e in events
                 ],
@@ -187,3 +194,43 @@ def clear_traces(conn: Connection, workspace_id: int, post_ids: Sequence[int]) -
                 insert(StalePerson),
                 [{"workspace_id": workspace_id, "person_id": p} for p in fresh],
             )
+
+
+def _scrub_digests(
+    conn: Connection,
+    workspace_id: int,
+    digest_ids: Sequence[int],
+    gone_events: set[int],
+    gone_posts: set[int],
+) -> None:
+    """Digests that bundled events about deleted posts: their top mentions of those posts
+    become a stub, and their list of titles (the first of their events, by id) too."""
+    for digest_id, payload in conn.execute(
+        select(AlertEvent.id, AlertEvent.payload).where(
+            AlertEvent.workspace_id == workspace_id, AlertEvent.id.in_(digest_ids)
+        )
+    ).all():
+        payload = dict(payload or {})
+        titles = list(payload.get("titles") or [])
+        members = conn.scalars(
+            select(AlertEvent.id)
+            .where(AlertEvent.digest_id == digest_id)
+            .order_by(AlertEvent.id)
+            .limit(len(titles))
+        ).all()
+        payload["titles"] = [
+            DELETED_TITLE if i < len(members) and members[i] in gone_events else t
+            for i, t in enumerate(titles)
+        ]
+        payload["top"] = [
+            {
+                "title": DELETED_TITLE,
+                "rule": item.get("rule"),
+                "rule_kind": item.get("rule_kind"),
+                "deleted_at_source": True,
+            }
+            if ((item.get("post") or {}).get("id") in gone_posts)
+            else item
+            for item in payload.get("top") or []
+        ]
+        conn.execute(update(AlertEvent).where(AlertEvent.id == digest_id).values(payload=payload))

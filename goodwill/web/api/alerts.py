@@ -18,7 +18,7 @@ from goodwill.alerts.channels import endpoint_label
 from goodwill.alerts.rules import RuleFilters, RuleParams
 from goodwill.alerts.schedule import check_timezone
 from goodwill.store.accounts import Role
-from goodwill.store.alerts import LogRow
+from goodwill.store.alerts import RETRY_FAILED_MAX_DAYS, LogRow
 from goodwill.store.repository import NotFound, StoreError
 from goodwill.store.tables import AlertEndpoint
 from goodwill.web.deps import Access, api_access
@@ -57,6 +57,17 @@ class RulePatch(BaseModel):
     enabled: bool | None = Field(default=None, description="Switch on or off; absent: as is.")
 
 
+class EndpointPatch(BaseModel):
+    enabled: bool | None = Field(default=None, description="Switch on or off; absent: as is.")
+    retry_failed_days: int = Field(
+        default=0,
+        ge=0,
+        le=RETRY_FAILED_MAX_DAYS,
+        description="When re-enabling: queue again the deliveries to this endpoint that failed "
+        "and were made in this many last days (0: none).",
+    )
+
+
 class EndpointOut(BaseModel):
     id: int
     kind: str
@@ -66,6 +77,9 @@ class EndpointOut(BaseModel):
     disabled_reason: str | None
     secret: str | None = Field(
         default=None, description="The signing secret, only in the answer that created it."
+    )
+    retried: int | None = Field(
+        default=None, description="Failed deliveries queued again by this change."
     )
 
     @classmethod
@@ -348,10 +362,11 @@ def endpoints(
 def patch_endpoint(
     request: Request,
     endpoint_id: int,
-    body: RulePatch,
+    body: EndpointPatch,
     access: Annotated[Access, Depends(api_access(Role.ADMIN))],
 ) -> EndpointOut:
-    """Re-enable an endpoint (after HTTP 410), or switch it off."""
+    """Re-enable an endpoint (after HTTP 410), optionally queueing again what failed in the
+    last ``retry_failed_days``, or switch it off (its waiting deliveries wait)."""
     store = alert_service(request).store
     found = [e for e in store.workspace_endpoints(access.workspace.id) if e.id == endpoint_id]
     if not found:
@@ -359,10 +374,17 @@ def patch_endpoint(
     if body.enabled is None:
         return EndpointOut.of(found[0], full=True)
     try:
-        e = store.set_endpoint_enabled(access.workspace.id, endpoint_id, body.enabled)
+        e, retried = store.set_endpoint_enabled(
+            access.workspace.id,
+            endpoint_id,
+            body.enabled,
+            retry_failed_days=body.retry_failed_days,
+        )
     except NotFound:
         raise HTTPException(404, "no such endpoint in this workspace") from None
-    return EndpointOut.of(e, full=True)
+    out = EndpointOut.of(e, full=True)
+    out.retried = retried
+    return out
 
 
 def _feed_url(request: Request, token: str | None) -> str | None:

@@ -20,7 +20,7 @@ from goodwill.alerts.schedule import WEEKDAYS, check_timezone
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS
 from goodwill.net import make_client
 from goodwill.store.accounts import Role
-from goodwill.store.alerts import AlertStore
+from goodwill.store.alerts import RETRY_FAILED_MAX_DAYS, AlertStore
 from goodwill.store.repository import NotFound, StoreError
 from goodwill.store.tables import AlertEndpoint
 from goodwill.web.deps import Access, ctx, page_access, render
@@ -345,9 +345,13 @@ def enable_endpoint(
     request: Request,
     endpoint_id: int,
     access: Annotated[Access, Depends(page_access(Role.ADMIN))],
+    retry_failed_days: Annotated[int, Form(ge=0, le=RETRY_FAILED_MAX_DAYS)] = 0,
 ) -> Response:
+    """Switch the endpoint back on; with ``retry_failed_days``, queue again what failed."""
     try:
-        alert_service(request).store.set_endpoint_enabled(access.workspace.id, endpoint_id, True)
+        alert_service(request).store.set_endpoint_enabled(
+            access.workspace.id, endpoint_id, True, retry_failed_days=retry_failed_days
+        )
     except NotFound:
         raise HTTPException(404, "no such endpoint in this workspace") from None
     return RedirectResponse(f"/w/{access.workspace.id}/alerts/log", status_code=303)
