@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 CHUNK = 500
-VERSION = "t3"
+VERSION = "t4"
 """Changes when the way threads are summed up changes: an older mark then means "recompute"."""
 
 

@@ -203,6 +203,8 @@ class Post(Base):
             sqlite_where=text("duplicate_of IS NOT NULL"),
             postgresql_where=text("duplicate_of IS NOT NULL"),
         ),
+        # The inbox's "did any post change?" check reads the latest update (migration 0019).
+        Index("ix_posts_workspace_updated", "workspace_id", "updated_at"),
         # Post rules read new posts in commit order on PostgreSQL (goodwill.alerts.evaluate).
         Index(
             "ix_posts_workspace_xact",
