@@ -1,4 +1,4 @@
-"""inbox: counts of sent texts, posts by latest update, durations on conversations
+"""inbox: counts of sent texts, posts by latest update; corrections in commit order
 
 Revision ID: 0019
 Revises: 0016
@@ -10,6 +10,13 @@ it (the refresh mark's version changed, so it recounts). ``ix_posts_workspace_up
 the refresh's "latest update" from the index instead of a scan of the workspace's posts. Three
 durations on each conversation (microseconds, from its posts) let the metrics aggregate without
 subtracting timestamps row by row.
+
+People sync read new sentiment corrections by id (``people_state.last_correction_id``), which on
+PostgreSQL skips a correction whose transaction commits after a later one was read. Corrections
+now record their transaction (``corrections.stored_xact``, default ``pg_current_xact_id()``, as
+``posts.stored_xact`` in 0015) and ``people_state.last_correction_xact`` says up to which
+transaction sync has looked; 0 means "read those stored before this migration by id first".
+SQLite keeps ids.
 """
 
 from __future__ import annotations
@@ -43,9 +50,32 @@ def upgrade() -> None:
     for name in ("first_response_us", "answer_wait_us", "own_after_ask_us"):
         op.add_column("inbox_conversations", sa.Column(name, sa.BigInteger(), nullable=True))
     op.create_index("ix_posts_workspace_updated", "posts", ["workspace_id", "updated_at"])
+    # Corrections in commit order, as posts in 0015: no default in the ADD COLUMN (no rewrite).
+    op.add_column("corrections", sa.Column("stored_xact", sa.BigInteger(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "ALTER TABLE corrections ALTER COLUMN stored_xact "
+            "SET DEFAULT (pg_current_xact_id()::text::bigint)"
+        )
+    op.create_index(
+        "ix_corrections_workspace_xact",
+        "corrections",
+        ["workspace_id", "stored_xact"],
+        sqlite_where=sa.text("stored_xact IS NOT NULL"),
+        postgresql_where=sa.text("stored_xact IS NOT NULL"),
+    )
+    op.add_column(
+        "people_state",
+        sa.Column("last_correction_xact", sa.BigInteger(), nullable=False, server_default="0"),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("people_state") as batch:
+        batch.drop_column("last_correction_xact")
+    op.drop_index("ix_corrections_workspace_xact", table_name="corrections")
+    with op.batch_alter_table("corrections") as batch:
+        batch.drop_column("stored_xact")
     op.drop_index("ix_posts_workspace_updated", table_name="posts")
     with op.batch_alter_table("inbox_conversations") as batch:
         for name in ("first_response_us", "answer_wait_us", "own_after_ask_us"):
