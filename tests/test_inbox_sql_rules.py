@@ -11,6 +11,7 @@ before, on SQLite and PostgreSQL, after a full and after an incremental refresh.
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -237,3 +238,36 @@ def test_sql_ranking_and_metrics_equal_the_python_rules(
     _check(inbox, ws)
     assert inbox.refresh(ws, force=True).threads > 0  # a full recount gives the same
     _check(inbox, ws)
+
+
+def test_refreshes_at_once_count_each_sent_text_once(repo: Repository, settings: Settings) -> None:
+    """Four refreshes of one workspace at once, after new posts: the sent-text counts (which
+    refreshes add to) and every figure stay those of a direct recomputation."""
+    rnd = random.Random(9)
+    ws = repo.add_workspace("Brightloaf").id
+    ingestor = Ingestor(repo, settings, analyzers=[])
+    inbox = Inbox(repo)
+    inbox.set_rules(ws, sla_s=SLA_S, template_threshold=2)
+    ingestor.ingest(ws, [(str(i), r) for i, r in enumerate(_threads(rnd, 60, "t"))])
+    inbox.refresh(ws)
+    ingestor.ingest(ws, [(str(i), r) for i, r in enumerate(_threads(rnd, 30, "n"))])
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            Inbox(repo).refresh(ws)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert inbox.refresh(ws).skipped
+    got, want = inbox.metrics(ws, now=NOW), _reference_metrics(inbox, ws)
+    assert got.templates == want.templates and want.templates
+    assert got == want

@@ -247,8 +247,9 @@ class Inbox:
     def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
         """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
 
-        Two refreshes at once (the CLI and the web app) may both insert a new thread; the
-        loser's transaction is refused by the unique key and simply runs again. ``force``
+        Two refreshes at once (the CLI and the web app): each claims the stored mark before
+        writing (``_claim``), and the one that finds it moved, or whose new thread the unique
+        key refuses, runs again (and then usually finds nothing left to do). ``force``
         recomputes even when the posts did not change since the last refresh.
         """
         if self.people is not None:
@@ -256,7 +257,10 @@ class Inbox:
         try:
             return self._refresh(workspace_id, force)
         except (IntegrityError, _Raced):
-            return self._refresh(workspace_id, force)
+            try:
+                return self._refresh(workspace_id, force)
+            except _Raced:  # yet another refresh moved the mark: it has done this work
+                return RefreshReport(0, 0, 0, 0, skipped=True)
 
     def _claim(self, conn: Connection, workspace_id: int, last: str | None, mark: str) -> None:
         """Move the stored mark from ``last`` to ``mark`` before writing anything, so that of
