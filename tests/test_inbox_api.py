@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from goodwill.alerts import AlertService
+from goodwill.alerts.evaluate import mark_of
+from goodwill.domain import TopicKind
 from goodwill.inbox import Inbox
 from goodwill.ingest import Ingestor
 from goodwill.listen import Listener
@@ -21,6 +24,7 @@ from goodwill.sources import api as api_module
 from goodwill.sources.credentials import seal
 from goodwill.sources.mastodon import MastodonSource
 from goodwill.store.accounts import Accounts, Role
+from goodwill.store.alerts import AlertStore
 from goodwill.store.repository import Repository
 from goodwill.web.app import create_app
 from tests.fakes.mastodon import MastodonFake
@@ -270,3 +274,34 @@ def test_reply_without_credentials_says_so(
     )
     assert answer.status_code == 422 and "no credentials (access_token)" in answer.json()["detail"]
     assert fake.posted == []
+
+
+def test_a_reply_sent_from_the_web_goes_through_the_alerts_hook(
+    repo: Repository, settings: Settings, server: FeedServer
+) -> None:
+    """A reply is stored like every listened post: the alerts hook runs after its batch, so
+    post rules move past it at once (they ignore the brand's own posts, but must not find
+    them "new" later). The watermark seen here is SQLite's id; on PostgreSQL rules read in
+    commit order, which other transactions of the shared test server can hold back."""
+    if repo.engine.dialect.name != "sqlite":
+        pytest.skip("the commit-order watermark depends on the whole server's transactions")
+    settings = settings.model_copy(update={"http_allow_private": True})
+    client, ws = _client(repo, settings)
+    fake = MastodonFake(server, "mentions")
+    [asked] = fake.add(1, text="@brightloaf is the shop open on Sunday?")
+    _listened(repo, settings, fake, ws)
+    alerts = AlertService(AlertStore(repo.engine), settings)
+    repo.add_topic(ws, "brand", TopicKind.BRAND, "brightloaf")
+    rule = alerts.add_rule(ws, "brand", "mention", topic="brand", emails=["team@example.com"])
+    alerts.evaluate(ws)  # the rule has seen the question
+    store = AlertStore(repo.engine)
+    assert not store.frontier(ws).behind(mark_of(store.rule(ws, rule.rule.name)))
+
+    base = f"/api/workspaces/{ws}/inbox"
+    [conv] = client.get(base + "/conversations").json()["items"]
+    answered = client.post(f"{base}/conversations/{conv['id']}/reply", json={"text": "Yes!"})
+    assert answered.status_code == 201, answered.text
+    [reply] = [p for p in repo.recent_posts(ws, 10) if p.is_own]
+    assert reply.is_own and reply.in_reply_to == asked
+    # The hook evaluated the rule after the reply's batch: nothing is left for it to read.
+    assert not store.frontier(ws).behind(mark_of(store.rule(ws, rule.rule.name)))

@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from goodwill.inbox import Inbox
 from goodwill.ingest import Ingestor
 from goodwill.settings import Settings
@@ -15,6 +17,7 @@ from goodwill.sources.credentials import seal
 from goodwill.sources.mastodon import MastodonSource
 from goodwill.store.accounts import Role
 from goodwill.store.repository import Repository
+from goodwill.web.pages import inbox as inbox_pages
 from tests.webclient import csrf, logged_in, make_user
 
 OWN = {"id": "900", "handle": "brightloaf", "name": "Brightloaf"}
@@ -184,3 +187,20 @@ def test_viewers_read_but_do_not_act(repo: Repository, settings: Settings) -> No
         == 403
     )
     assert Inbox(repo).conversation(ws, urgent.id).status == "open"
+
+
+def test_inbox_pages_by_urgency(
+    repo: Repository, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list comes a page at a time (the database ranks and pages): together the pages are
+    the whole list in order, each linking to the next."""
+    monkeypatch.setattr(inbox_pages, "PAGE_SIZE", 2)
+    client, ws = _setup(repo, settings)
+    first = client.get(f"/w/{ws}/inbox", params={"status": "all"}).text
+    second = client.get(f"/w/{ws}/inbox", params={"status": "all", "page": 2}).text
+    views = Inbox(repo).conversations(ws)
+    assert len(views) == 3
+    assert _ids(first) + _ids(second) == [v.id for v in views]
+    assert "page 1 of 2" in first and "page=2" in first and 'rel="prev"' not in first
+    assert "page 2 of 2" in second and 'rel="next"' not in second
+    assert client.get(f"/w/{ws}/inbox", params={"page": 0}).status_code == 422

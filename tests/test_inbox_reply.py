@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,15 @@ import pytest
 from typer.testing import CliRunner
 
 from goodwill.cli import app
-from goodwill.settings import get_settings
+from goodwill.inbox import Inbox
+from goodwill.ingest import Ingestor
+from goodwill.listen import Listener
+from goodwill.net import make_client
+from goodwill.settings import Settings, get_settings
 from goodwill.sources import api as api_module
+from goodwill.sources.credentials import seal
+from goodwill.sources.mastodon import MastodonSource
+from goodwill.store.repository import Repository
 from tests.fakes.mastodon import TOKEN, MastodonFake
 from tests.feedserver import FeedServer, loopback_only, running_server
 
@@ -71,3 +79,45 @@ def test_reply_from_the_inbox_is_posted_stored_and_closes_the_conversation(
         assert "needs some text" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_reply_the_brand_posts_on_the_network_closes_the_conversation_when_listened(
+    server: FeedServer, repo: Repository, settings: Settings
+) -> None:
+    """Answering on the network directly is as good as answering from Goodwill: the listener
+    stores the brand account's reply as its own post (the connector knows the account), and
+    the conversation closes by itself, first response counted."""
+    settings = settings.model_copy(update={"http_allow_private": True})
+    ws = repo.add_workspace("Brightloaf").id
+    fake = MastodonFake(server, "search")
+    sealed = seal(fake.config(), MastodonSource.secret_fields, settings)
+    repo.add_source(ws, "mastodon", "m", sealed, 60)
+
+    def listen() -> None:
+        async def go() -> None:
+            async with make_client(settings) as http:
+                [outcome] = await Listener(
+                    repo, Ingestor(repo, settings), settings, http
+                ).run_once()
+                assert outcome.ok, outcome.error
+
+        asyncio.run(go())
+
+    question = fake.status("<p>@brightloaf is the shop open on Sunday?</p>")
+    fake.publish(question)
+    listen()
+    inbox = Inbox(repo)
+    inbox.refresh(ws)
+    [conv] = inbox.conversations(ws)
+    assert (conv.status, conv.needs_answer) == ("open", True)
+
+    answer = fake.status("<p>@ana yes, from 8 to 14! brightloaf</p>", own=True)
+    answer["in_reply_to_id"] = question["id"]
+    fake.publish(answer)
+    listen()
+    inbox.refresh(ws)
+    [after] = inbox.conversations(ws)
+    assert after.id == conv.id and after.post_count == 2
+    assert (after.status, after.needs_answer) == ("done", False)
+    assert after.first_response_at is not None and after.answered_at == after.first_response_at
+    assert inbox.metrics(ws).response_rate == 1.0

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
@@ -23,10 +23,12 @@ from goodwill.people import People
 from goodwill.pipeline.analyse import default_analyzers
 from goodwill.pipeline.batch import ProcessedPost, TopicSpec, build_topic_index, process_batch
 from goodwill.settings import Settings
+from goodwill.store.corrections import corrected
 from goodwill.store.db import writer
 from goodwill.store.people_tables import DetractorCase, PeopleState, Person, PersonIdentity
 from goodwill.store.repository import Repository
-from goodwill.store.tables import Post
+from goodwill.store.rollups import kept_exact
+from goodwill.store.tables import Correction, Post
 from goodwill.store.writer import _write
 from tests.commit_order import settle
 
@@ -249,3 +251,69 @@ def test_a_sync_reads_each_post_once(any_world: World) -> None:
     assert world.people.sync(world.ws).posts_read == 1
     (carl,) = world.person("carl")
     assert (carl.mentions, carl.standing) == (2, "detractor")
+
+
+def _open_corrections(world: World, post_ids: list[int], label: str) -> Connection:
+    """Correct posts' sentiment as ``Repository.correct_label`` does (label shown at once,
+    rollups kept exact, a correction row), in a transaction left open (the caller commits)."""
+    conn = writer(world.engine).connect()
+    conn.begin()
+    for pid in post_ids:
+        analysis = conn.scalar(select(Post.analysis).where(Post.id == pid)) or {}
+        with kept_exact(conn, world.ws, [pid]):
+            conn.execute(
+                update(Post)
+                .where(Post.id == pid)
+                .values(analysis=corrected(analysis, {"sentiment": label}))
+            )
+            conn.execute(
+                insert(Correction).values(
+                    workspace_id=world.ws,
+                    post_id=pid,
+                    field="sentiment",
+                    old="negative",
+                    new=label,
+                    who="a teammate",
+                )
+            )
+    return conn
+
+
+def test_a_correction_committed_after_a_later_one_was_synced_is_not_skipped(
+    world: World,
+) -> None:
+    """Corrections are read in commit order too: one whose transaction commits after a later
+    correction was synced still recomputes its author's standing."""
+    t = datetime.now(UTC).replace(microsecond=0)
+    world.ingest(
+        [
+            _raw("a1", NEGATIVE[0], "carl", t - timedelta(hours=30)),
+            _raw("a2", NEGATIVE[1], "carl", t - timedelta(hours=29)),
+            _raw("b1", POSITIVE, "bea", t - timedelta(hours=2)),
+        ]
+    )
+    world.settle()
+    world.people.sync(world.ws)
+    (carl,) = world.person("carl")
+    assert carl.standing == "detractor"
+    with world.people.session() as s:
+        q = select(Post.external_id, Post.id).where(Post.workspace_id == world.ws)
+        ids = {external: pid for external, pid in s.execute(q)}
+    # A teammate's corrections of Carl's posts take the lower ids and commit late.
+    late = _open_corrections(world, [ids["a1"], ids["a2"]], "positive")
+    try:
+        # Another teammate's correction of Bea's post takes a higher id, commits, is synced.
+        world.repo.correct_label(world.ws, ids["b1"], "sentiment", "negative", who="other")
+        world.people.sync(world.ws)
+        late.commit()
+    finally:
+        late.close()
+    world.settle()
+    world.people.sync(world.ws)
+    (carl,) = world.person("carl")
+    assert carl.standing != "detractor"  # his corrected sentiment counts
+    with world.people.session() as s:
+        state = s.get(PeopleState, world.ws)
+        assert state is not None and state.last_correction_xact > 0
+    (bea,) = world.person("bea")
+    assert bea.standing == "detractor" or bea.standing_score < 0

@@ -21,7 +21,7 @@ from goodwill.people.privacy import FORGOTTEN, export_person, forget_person
 from goodwill.settings import Settings, get_settings
 from goodwill.sources.files import read_jsonl
 from goodwill.store.alerts import AlertStore
-from goodwill.store.inbox_tables import Conversation
+from goodwill.store.inbox_tables import Conversation, SentText
 from goodwill.store.people_tables import ForgottenIdentity
 from goodwill.store.repository import MentionFilter, Repository
 from goodwill.store.rollups import PEOPLE_HOURS, PEOPLE_TOTALS, POST_HOURS, TOPIC_HOURS, rebuild
@@ -133,6 +133,8 @@ def test_export_then_forget_and_reimport_brings_nothing_back(
                 found += [c.preview, c.author_handle or ""]
             for e in s.scalars(select(AlertEvent).where(AlertEvent.workspace_id == ws)):
                 found.append(e.title + json.dumps(e.payload))
+            for (t,) in s.execute(select(SentText.text).where(SentText.workspace_id == ws)):
+                found.append(t)
             assert s.scalar(select(func.count()).select_from(Correction)) == 0
             for table in (PEOPLE_HOURS, PEOPLE_TOTALS):
                 for row in s.execute(select(table).where(table.c.workspace_id == ws)):

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 CHUNK = 500
-VERSION = "t3"
+VERSION = "t4"
 """Changes when the way threads are summed up changes: an older mark then means "recompute"."""
 
 
@@ -90,13 +90,15 @@ def read_mark(conn: Connection, workspace_id: int) -> Mark:
             Post.workspace_id == workspace_id
         )
     ).one()
-    last_fix = conn.scalar(
-        select(func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
-    )
+    # Count and highest id: a correction committed late (a lower id, on PostgreSQL) still
+    # changes the mark.
+    fixes, last_fix = conn.execute(
+        select(func.count(), func.max(Correction.id)).where(Correction.workspace_id == workspace_id)
+    ).one()
     last_person = conn.scalar(
         select(func.max(Person.recomputed_at)).where(Person.workspace_id == workspace_id)
     )
-    return Mark(count, last_id, str(last_update), str(last_fix), str(last_person))
+    return Mark(count, last_id, str(last_update), f"{fixes}:{last_fix}", str(last_person))
 
 
 def only_new_posts(conn: Connection, workspace_id: int, before: Mark, now: Mark) -> bool:

@@ -8,18 +8,18 @@ the workspace's template threshold times is flagged before it goes out.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from goodwill.inbox.sent_texts import times_sent
 from goodwill.inbox.service import Inbox, InboxError
 from goodwill.inbox.templates import normalise_reply
 from goodwill.store.inbox_tables import ReplyTemplate
 from goodwill.store.repository import NotFound
-from goodwill.store.tables import Post
 
 __all__ = ["ReplyTemplates", "TemplateView"]
 
@@ -43,16 +43,14 @@ class ReplyTemplates:
         self.inbox = inbox
         self.engine = inbox.engine
 
-    def _sent(self, workspace_id: int) -> Counter[str]:
-        with Session(self.engine) as s:
-            texts = s.scalars(
-                select(Post.text).where(Post.workspace_id == workspace_id, Post.is_own.is_(True))
-            )
-            return Counter(n for t in texts if (n := normalise_reply(t)))
+    def _sent(self, workspace_id: int, texts: Iterable[str]) -> dict[str, int]:
+        """How many times each (normalised) text was sent, as of a refresh made now."""
+        self.inbox.refresh(workspace_id)
+        with self.engine.connect() as conn:
+            return times_sent(conn, workspace_id, texts)
 
     def list(self, workspace_id: int) -> list[TemplateView]:
         threshold = self.inbox.rules(workspace_id).template_threshold
-        sent = self._sent(workspace_id)
         with Session(self.engine) as s:
             rows = list(
                 s.scalars(
@@ -61,6 +59,7 @@ class ReplyTemplates:
                     .order_by(ReplyTemplate.name)
                 )
             )
+        sent = self._sent(workspace_id, {normalise_reply(r.text) for r in rows})
         out = []
         for r in rows:
             n = sent.get(normalise_reply(r.text), 0)
@@ -99,5 +98,5 @@ class ReplyTemplates:
         key = normalise_reply(text)
         if not key:
             return None
-        n = self._sent(workspace_id).get(key, 0)
+        n = self._sent(workspace_id, [key]).get(key, 0)
         return n if n >= self.inbox.rules(workspace_id).template_threshold else None

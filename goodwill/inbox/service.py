@@ -12,10 +12,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from goodwill.inbox import sql_rules
 from goodwill.inbox.incremental import (
     Mark,
     only_new_posts,
@@ -26,10 +40,11 @@ from goodwill.inbox.incremental import (
 )
 from goodwill.inbox.metrics import InboxMetrics, spread
 from goodwill.inbox.priority import Priority, priority_of
-from goodwill.inbox.templates import flag_templates
+from goodwill.inbox.sent_texts import add_sent, recount_sent, sent_at_least
 from goodwill.inbox.threads import ThreadFacts, build_threads, mention_pattern, normalise_handle
 from goodwill.people import People
 from goodwill.settings import Settings
+from goodwill.store.db import writer
 from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules
 from goodwill.store.repository import NotFound, Repository, StoreError
 from goodwill.store.tables import Post, Workspace, utcnow
@@ -64,7 +79,14 @@ _DERIVED = (
     "detractors",
     "author_handle",
     "preview",
+    "first_response_us",
+    "answer_wait_us",
+    "own_after_ask_us",
 )
+
+
+class _Raced(Exception):
+    """Another refresh of the workspace moved the mark first: run again."""
 
 
 class InboxError(StoreError):
@@ -225,34 +247,47 @@ class Inbox:
     def refresh(self, workspace_id: int, *, force: bool = False) -> RefreshReport:
         """Bring the workspace's conversations up to date with its posts (see ``_refresh``).
 
-        Two refreshes at once (the CLI and the web app) may both insert a new thread; the
-        loser's transaction is refused by the unique key and simply runs again. ``force``
+        Two refreshes at once (the CLI and the web app): each claims the stored mark before
+        writing (``_claim``), and the one that finds it moved, or whose new thread the unique
+        key refuses, runs again (and then usually finds nothing left to do). ``force``
         recomputes even when the posts did not change since the last refresh.
         """
         if self.people is not None:
             self.people.sync(workspace_id)
         try:
             return self._refresh(workspace_id, force)
-        except IntegrityError:
-            return self._refresh(workspace_id, force)
+        except (IntegrityError, _Raced):
+            try:
+                return self._refresh(workspace_id, force)
+            except _Raced:  # yet another refresh moved the mark: it has done this work
+                return RefreshReport(0, 0, 0, 0, skipped=True)
 
-    def _save_mark(self, conn: Connection, workspace_id: int, mark: str) -> None:
+    def _claim(self, conn: Connection, workspace_id: int, last: str | None, mark: str) -> None:
+        """Move the stored mark from ``last`` to ``mark`` before writing anything, so that of
+        two refreshes that read the same ``last`` only one goes on (the other raises
+        ``_Raced`` and runs again): the sent-text counts never take the same posts twice."""
         rules = cast(Table, InboxRules.__table__)
+        same = rules.c.refresh_mark.is_(None) if last is None else rules.c.refresh_mark == last
         done = conn.execute(
-            update(rules).where(rules.c.workspace_id == workspace_id).values(refresh_mark=mark)
+            update(rules)
+            .where(rules.c.workspace_id == workspace_id, same)
+            .values(refresh_mark=mark)
         )
-        if done.rowcount == 0:
-            defaults = self.rules(workspace_id)
-            conn.execute(
-                rules.insert().values(
-                    workspace_id=workspace_id,
-                    first_response_sla_s=defaults.first_response_sla_s,
-                    own_handles=defaults.own_handles,
-                    template_threshold=defaults.template_threshold,
-                    refresh_mark=mark,
-                    updated_at=utcnow(),
-                )
+        if done.rowcount:
+            return
+        if conn.scalar(select(rules.c.workspace_id).where(rules.c.workspace_id == workspace_id)):
+            raise _Raced
+        defaults = self.rules(workspace_id)
+        conn.execute(  # two first refreshes at once: the second gets an IntegrityError
+            rules.insert().values(
+                workspace_id=workspace_id,
+                first_response_sla_s=defaults.first_response_sla_s,
+                own_handles=defaults.own_handles,
+                template_threshold=defaults.template_threshold,
+                refresh_mark=mark,
+                updated_at=utcnow(),
             )
+        )
 
     def _since(
         self,
@@ -272,6 +307,17 @@ class Inbox:
         old = {normalise_handle(h) for h, first in own if first <= (before.last_id or 0)}
         return before.last_id if names == old else None
 
+    def _last_mark(self, conn: Connection, workspace_id: int) -> str | None:
+        return conn.scalar(
+            select(InboxRules.refresh_mark).where(InboxRules.workspace_id == workspace_id)
+        )
+
+    def _unchanged(self, workspace_id: int) -> bool:
+        """Nothing to do since the last refresh: checked without SQLite's write lock, so that
+        opening the inbox never waits behind an import."""
+        with self.engine.connect() as conn:
+            return self._last_mark(conn, workspace_id) == str(read_mark(conn, workspace_id))
+
     def _refresh(self, workspace_id: int, force: bool) -> RefreshReport:
         """Recompute the workspace's conversations from its posts, then insert and update in
         bulk (only rows whose facts changed). When only new posts arrived since the last
@@ -280,13 +326,14 @@ class Inbox:
         key changes (two threads joined), they move to the thread that now holds its first
         post."""
         table = cast(Table, Conversation.__table__)
-        with self.engine.begin() as conn:
+        if not force and self._unchanged(workspace_id):
+            return RefreshReport(0, 0, 0, 0, skipped=True)
+        with writer(self.engine).begin() as conn:
             mark = read_mark(conn, workspace_id)
-            last = conn.scalar(
-                select(InboxRules.refresh_mark).where(InboxRules.workspace_id == workspace_id)
-            )
+            last = self._last_mark(conn, workspace_id)
             if last == str(mark) and not force:
                 return RefreshReport(0, 0, 0, 0, skipped=True)
+            self._claim(conn, workspace_id, last, str(mark))
             own = self._own_authors(conn, workspace_id)
             pattern: re.Pattern[str] | None = mention_pattern(h for h, _ in own)
             cols = [getattr(Conversation, c) for c in _DERIVED]
@@ -304,6 +351,7 @@ class Inbox:
                 fresh = post_rows(
                     conn, workspace_id, Post.id > since, Post.id <= (mark.last_id or since)
                 )
+                add_sent(conn, workspace_id, fresh)
                 before = Mark.parse(last)
                 assert before is not None  # ``_since`` read it
                 fresh += posts_of_people_recomputed(conn, workspace_id, before, mark.last_id)
@@ -318,6 +366,8 @@ class Inbox:
                         existing[row.thread_key] = row
             else:
                 rows = post_rows(conn, workspace_id)
+                # Posts above the mark are counted by the next refresh, as new ones.
+                recount_sent(conn, workspace_id, (r for r in rows if r.id <= (mark.last_id or 0)))
                 facts = build_threads(rows, pattern)
                 existing = {row.thread_key: row for row in conn.execute(current)}
             now = utcnow()
@@ -349,7 +399,6 @@ class Inbox:
                 self._carry_over(conn, workspace_id, removed, facts)
                 for ids in _chunks([r.id for r in removed]):
                     conn.execute(delete(table).where(table.c.id.in_(ids)))
-            self._save_mark(conn, workspace_id, str(mark))
         return RefreshReport(
             len(facts),
             len(inserts),
@@ -462,36 +511,126 @@ class Inbox:
         include_answered: bool = False,
         now: datetime | None = None,
         limit: int | None = None,
+        offset: int = 0,
         assignee: str | None = None,
         needs_answer: bool | None = None,
         sla_breached: bool | None = None,
         source: str | None = None,
     ) -> list[ConversationView]:
-        """Conversations, most urgent first. Without ``include_answered``, only those that
-        hold a question, complaint or mention of the brand (threads the brand simply took part
-        in are left to the metrics). ``assignee`` "-" means nobody; ``sla_breached`` counts
-        only breaches still unanswered."""
-        if status is not None and status not in STATUSES:
-            raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        """Conversations, most urgent first (then the longest quiet, then the oldest row).
+        Without ``include_answered``, only those that hold a question, complaint or mention
+        of the brand (threads the brand simply took part in are left to the metrics).
+        ``assignee`` "-" means nobody; ``sla_breached`` counts only breaches still unanswered.
+
+        The database filters, ranks and pages (``goodwill.inbox.sql_rules``); only the page's
+        rows are read, so the first page costs the same at 100 or 100,000 conversations."""
         now = now or datetime.now(UTC)
         sla = self.rules(workspace_id).first_response_sla_s
-        views = [
-            self._view(c, sla, now)
-            for c in self._all(workspace_id)
-            if (include_answered or c.asks > 0 or c.status is not None)
-            and (source is None or c.source == source)
-        ]
+        c = Conversation
+        with Session(self.engine, expire_on_commit=False) as s:
+            conds = self._where(
+                s,
+                workspace_id,
+                now,
+                sla,
+                status,
+                include_answered,
+                assignee,
+                needs_answer,
+                sla_breached,
+                source,
+            )
+            score = sql_rules.priority_score(now, sla)
+            q = (
+                select(c.id)
+                .where(*conds)
+                .order_by(score.desc(), c.last_post_at, c.id)
+                .offset(offset)
+            )
+            if limit is not None:
+                q = q.limit(limit)
+            ids = list(s.scalars(q))
+            rows: dict[int, Conversation] = {}
+            for chunk in _chunks(ids):
+                rows.update((r.id, r) for r in s.scalars(select(c).where(c.id.in_(chunk))))
+        return [self._view(rows[i], sla, now) for i in ids]
+
+    def count_conversations(
+        self,
+        workspace_id: int,
+        *,
+        status: str | None = None,
+        include_answered: bool = False,
+        now: datetime | None = None,
+        assignee: str | None = None,
+        needs_answer: bool | None = None,
+        sla_breached: bool | None = None,
+        source: str | None = None,
+    ) -> int:
+        """How many ``conversations`` would list with the same filters (for paging)."""
+        now = now or datetime.now(UTC)
+        sla = self.rules(workspace_id).first_response_sla_s
+        with Session(self.engine) as s:
+            conds = self._where(
+                s,
+                workspace_id,
+                now,
+                sla,
+                status,
+                include_answered,
+                assignee,
+                needs_answer,
+                sla_breached,
+                source,
+            )
+            return s.scalar(select(func.count()).select_from(Conversation).where(*conds)) or 0
+
+    def _where(
+        self,
+        s: Session,
+        workspace_id: int,
+        now: datetime,
+        sla: int,
+        status: str | None,
+        include_answered: bool,
+        assignee: str | None,
+        needs_answer: bool | None,
+        sla_breached: bool | None,
+        source: str | None,
+    ) -> list[ColumnElement[bool]]:
+        if status is not None and status not in STATUSES:
+            raise InboxError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        c = Conversation
+        conds: list[ColumnElement[bool]] = [c.workspace_id == workspace_id]
+        if not include_answered:
+            conds.append(or_(c.asks > 0, c.status.is_not(None)))
+        if source is not None:
+            conds.append(c.source == source)
         if status is not None:
-            views = [v for v in views if v.status == status]
-        if assignee is not None:
-            wanted = None if assignee == "-" else assignee.strip().casefold()
-            views = [v for v in views if (v.assignee or "").casefold() == (wanted or "")]
+            conds.append(sql_rules.effective_status() == status)
         if needs_answer is not None:
-            views = [v for v in views if v.needs_answer == needs_answer]
+            wanted = sql_rules.needs_answer_now()
+            conds.append(wanted if needs_answer else not_(wanted))
         if sla_breached is not None:
-            views = [v for v in views if (v.sla_breached and v.answered_at is None) == sla_breached]
-        views.sort(key=lambda v: (-v.priority.score, v.last_post_at), reverse=False)
-        return views[:limit] if limit is not None else views
+            breach = sql_rules.unanswered_breach(now, sla)
+            conds.append(breach if sla_breached else not_(breach))
+        if assignee is not None:
+            conds.append(self._assignee_is(s, workspace_id, assignee))
+        return conds
+
+    def _assignee_is(self, s: Session, workspace_id: int, assignee: str) -> ColumnElement[bool]:
+        """Assigned to ``assignee`` by name, case-folded as people type it ("-": nobody); the
+        few distinct names are matched here, so non-ASCII names fold as Python folds them."""
+        c = Conversation
+        if assignee == "-" or not assignee.strip():
+            return or_(c.assignee.is_(None), c.assignee == "")
+        wanted = assignee.strip().casefold()
+        names = s.scalars(
+            select(c.assignee)
+            .where(c.workspace_id == workspace_id, c.assignee.is_not(None))
+            .distinct()
+        )
+        return c.assignee.in_([n for n in names if n is not None and n.casefold() == wanted])
 
     def _get(self, s: Session, workspace_id: int, conversation_id: int) -> Conversation:
         c = s.scalar(
@@ -619,53 +758,95 @@ class Inbox:
 
     # -- metrics ------------------------------------------------------------------------------
     def metrics(self, workspace_id: int, *, now: datetime | None = None) -> InboxMetrics:
+        """The workspace's answer figures, aggregated by the database: a few queries over the
+        conversation rows (``goodwill.inbox.sql_rules`` holds the rules), then the durations
+        (whole microseconds, one integer a conversation) for the median and p90."""
         now = now or datetime.now(UTC)
         rules = self.rules(workspace_id)
+        sla = rules.first_response_sla_s
+        c = Conversation
+        mine = c.workspace_id == workspace_id
+        dialect = self.engine.dialect.name
+        status = sql_rules.effective_status()
+        answered = sql_rules.answered_at()
+        resolved = sql_rules.resolved_at()
+        asked = c.asks > 0
+
+        def count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+        def us(later: Any, earlier: Any) -> ColumnElement[int]:
+            return sql_rules.microseconds_between(dialect, later, earlier)
+
+        human_done = and_(status == "done", c.status == "done", c.status_at.is_not(None))
+        # Only rows a teammate closed need a subtraction here; the others carry their durations.
+        answer_wait = case(
+            (c.answered_at.is_not(None), c.answer_wait_us),
+            (human_done, us(c.status_at, c.first_ask_at)),
+            else_=None,
+        )
+        resolution_us = case(
+            (human_done, us(c.status_at, c.first_ask_at)),
+            else_=c.own_after_ask_us,
+        )
+        breached = and_(
+            asked,
+            c.first_ask_at.is_not(None),
+            or_(
+                and_(answered.is_(None), c.first_ask_at < now - timedelta(seconds=sla)),
+                answer_wait > sla * 1_000_000,
+            ),
+        )
         with Session(self.engine) as s:
             name = s.scalar(select(Workspace.name).where(Workspace.id == workspace_id)) or ""
-            own_texts = list(
-                s.scalars(
-                    select(Post.text).where(
-                        Post.workspace_id == workspace_id, Post.is_own.is_(True)
+            totals = s.execute(
+                select(
+                    func.count(),
+                    count_if(sql_rules.needs_answer_now()),
+                    count_if(asked),
+                    count_if(and_(asked, answered.is_not(None))),
+                    count_if(breached),
+                    func.coalesce(func.sum(c.questions + c.complaints), 0),
+                    func.coalesce(func.sum(c.asks_answered), 0),
+                ).where(mine)
+            ).one()
+            by_status = dict.fromkeys(STATUSES, 0)
+            for st, n in s.execute(
+                select(status, func.count()).where(mine, asked).group_by(status)
+            ):
+                by_status[st] += n
+            first_response = [
+                d / 1_000_000
+                for d in s.scalars(
+                    select(c.first_response_us).where(mine, c.first_response_us.is_not(None))
+                )
+                if d is not None
+            ]
+            resolution = [
+                max(0.0, d / 1_000_000)
+                for d in s.scalars(
+                    select(resolution_us).where(
+                        mine, asked, c.first_ask_at.is_not(None), resolved.is_not(None)
                     )
                 )
-            )
-        views = []
-        rows = self._all(workspace_id)
-        by_status = dict.fromkeys(STATUSES, 0)
-        first_response: list[float] = []
-        resolution: list[float] = []
-        asked = answered = breaches = 0
-        for c in rows:
-            v = self._view(c, rules.first_response_sla_s, now)
-            views.append(v)
-            if c.opened_by_customer and c.first_response_at is not None:
-                first_response.append((c.first_response_at - c.opened_at).total_seconds())
-            if c.asks == 0:
-                continue
-            by_status[v.status] += 1
-            asked += 1
-            answered += v.answered_at is not None
-            breaches += v.sla_breached
-            if v.resolved_at is not None and c.first_ask_at is not None:
-                resolution.append(max(0.0, (v.resolved_at - c.first_ask_at).total_seconds()))
-        qc = sum(c.questions + c.complaints for c in rows)
-        covered = sum(c.asks_answered for c in rows)
+            ]
+            flagged = sent_at_least(s.connection(), workspace_id, rules.template_threshold)
+        conversations, needing, n_asked, n_answered, breaches, qc, covered = totals
         return InboxMetrics(
             workspace=name,
-            conversations=len(rows),
-            needing_answer=sum(v.needs_answer for v in views),
+            conversations=conversations,
+            needing_answer=needing,
             by_status=by_status,
             first_response=spread(first_response),
             resolution=spread(resolution),
-            response_rate=answered / asked if asked else None,
+            response_rate=n_answered / n_asked if n_asked else None,
             coverage=covered / qc if qc else None,
             questions_and_complaints=qc,
-            sla_s=rules.first_response_sla_s,
+            sla_s=sla,
             sla_breaches=breaches,
             templates=[
-                {"text": t.text, "count": t.count}
-                for t in flag_templates(own_texts, rules.template_threshold)
+                {"text": text, "count": n}
+                for text, n in sorted(flagged, key=lambda kv: (-kv[1], kv[0]))
             ],
         )
 

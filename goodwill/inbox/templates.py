@@ -30,9 +30,13 @@ def normalise_reply(text: str) -> str:
     return _SPACE.sub(" ", text).strip().casefold()
 
 
-def flag_templates(texts: Iterable[str], threshold: int) -> list[FlaggedTemplate]:
-    """Normalised texts sent at least ``threshold`` times, most repeated first."""
-    counts = Counter(n for t in texts if (n := normalise_reply(t)))
+def flag_templates(sent: Iterable[tuple[str, int]], threshold: int) -> list[FlaggedTemplate]:
+    """Normalised texts sent at least ``threshold`` times, most repeated first. ``sent``: each
+    distinct text with how many times it was sent (the database counts exact repeats)."""
+    counts: Counter[str] = Counter()
+    for text, n in sent:
+        if normalised := normalise_reply(text):
+            counts[normalised] += n
     return [
         FlaggedTemplate(text, n)
         for text, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from goodwill.inbox.acknowledgement import is_acknowledgement
 from goodwill.store.inbox_tables import PREVIEW_CHARS
@@ -83,6 +83,34 @@ class ThreadFacts:
     post_ids: tuple[int, ...]
     advocates: int = 0
     detractors: int = 0
+
+    # Durations the metrics aggregate, stored with the row so the database need not subtract
+    # timestamps for every conversation (whole microseconds: exactly ``total_seconds()``).
+    @property
+    def first_response_us(self) -> int | None:
+        """Opened by a customer, first brand post after it."""
+        if not self.opened_by_customer or self.first_response_at is None:
+            return None
+        return _us(self.first_response_at - self.opened_at)
+
+    @property
+    def answer_wait_us(self) -> int | None:
+        """First ask to the brand's first answer after it."""
+        if self.first_ask_at is None or self.answered_at is None:
+            return None
+        return _us(self.answered_at - self.first_ask_at)
+
+    @property
+    def own_after_ask_us(self) -> int | None:
+        """First ask to the brand's last post: the resolution time when the brand's answer
+        closed the conversation by itself."""
+        if self.first_ask_at is None or self.last_own_at is None:
+            return None
+        return _us(self.last_own_at - self.first_ask_at)
+
+
+def _us(delta: timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def normalise_handle(handle: str) -> str:

@@ -17,13 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from goodwill.people.service import People
 from goodwill.people.sync import person_posts
 from goodwill.store.db import writer
-from goodwill.store.inbox_tables import Conversation, ConversationNote
+from goodwill.store.inbox_tables import Conversation, ConversationNote, InboxRules, SentText
 from goodwill.store.people_tables import (
     ForgottenIdentity,
     Person,
@@ -268,6 +268,12 @@ def _forget_conversations(
         text = _scrub(note.text, words)
         if text != note.text:
             note.text = text
+    # The brand's sent texts (counted for the "be authentic" check) may quote them: dropped,
+    # and counted again from the remaining posts at the next refresh.
+    s.execute(delete(SentText).where(SentText.workspace_id == workspace_id))
+    s.execute(
+        update(InboxRules).where(InboxRules.workspace_id == workspace_id).values(refresh_mark=None)
+    )
     return deleted
 
 

@@ -60,7 +60,7 @@ from sqlalchemy.exc import IntegrityError
 from goodwill.people.advocacy import AdvocateFacts, advocate_score
 from goodwill.people.profiles import name_key, profile_of
 from goodwill.people.standing import StandingRule, standing_of
-from goodwill.store.commit_order import Watermark, next_page, read_frontier
+from goodwill.store.commit_order import Watermark, horizon, next_page, read_frontier
 from goodwill.store.db import writer
 from goodwill.store.deletion_tables import StalePerson
 from goodwill.store.inbox_tables import Conversation
@@ -118,17 +118,72 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
         yield values[i : i + size]
 
 
-def _state(conn: Connection, workspace_id: int) -> tuple[Watermark, int]:
-    """The workspace's post watermark and correction watermark (created at 0 the first time)."""
+def _state(conn: Connection, workspace_id: int) -> tuple[Watermark, Watermark]:
+    """The workspace's post watermark and correction watermark (created at 0 the first time).
+    Both are ``commit_order`` watermarks: ids on SQLite, transactions on PostgreSQL."""
     row = conn.execute(
         select(
-            PeopleState.last_post_id, PeopleState.last_xact, PeopleState.last_correction_id
+            PeopleState.last_post_id,
+            PeopleState.last_xact,
+            PeopleState.last_correction_id,
+            PeopleState.last_correction_xact,
         ).where(PeopleState.workspace_id == workspace_id)
     ).first()
     if row is None:
         conn.execute(insert(PeopleState).values(workspace_id=workspace_id))
-        return Watermark(0, 0), 0
-    return Watermark(int(row[0]), int(row[1])), int(row[2])
+        return Watermark(0, 0), Watermark(0, 0)
+    return Watermark(int(row[0]), int(row[1])), Watermark(int(row[2]), int(row[3]))
+
+
+def _new_corrections(
+    conn: Connection, workspace_id: int, fix: Watermark
+) -> tuple[list[Any], Watermark]:
+    """Corrections past ``fix`` with their post's author, and the watermark once read.
+
+    SQLite: by id (one writer at a time). PostgreSQL: in commit order, like posts
+    (``goodwill.store.commit_order``): those of transactions below the oldest one still running,
+    so a correction whose transaction commits after a later one was read is still found; those
+    stored before migration 0019 (no transaction id) by id. Corrections are few: no paging."""
+    q = (
+        select(Correction.id, Correction.stored_xact, Post.source, Post.author_id)
+        .join(Post, Post.id == Correction.post_id)
+        .where(Correction.workspace_id == workspace_id)
+        .order_by(Correction.id)
+    )
+    if conn.dialect.name != "postgresql":
+        rows = list(conn.execute(q.where(Correction.id > fix.post_id)))
+        return rows, Watermark(rows[-1].id if rows else fix.post_id, 0)
+    below = horizon(conn)
+    rows = list(
+        conn.execute(
+            q.where(
+                or_(
+                    and_(Correction.stored_xact.is_(None), Correction.id > fix.post_id),
+                    and_(Correction.stored_xact >= fix.xact, Correction.stored_xact < below),
+                )
+            )
+        )
+    )
+    by_id = [r.id for r in rows if r.stored_xact is None]
+    return rows, Watermark(max([fix.post_id, *by_id]), max(fix.xact, below))
+
+
+def _advance_corrections(conn: Connection, workspace_id: int, fix: Watermark) -> None:
+    """Move the correction watermark to ``fix``, only forward (as ``_advance``)."""
+    conn.execute(
+        update(PeopleState)
+        .where(
+            PeopleState.workspace_id == workspace_id,
+            or_(
+                PeopleState.last_correction_xact < fix.xact,
+                and_(
+                    PeopleState.last_correction_xact == fix.xact,
+                    PeopleState.last_correction_id < fix.post_id,
+                ),
+            ),
+        )
+        .values(last_correction_id=fix.post_id, last_correction_xact=fix.xact)
+    )
 
 
 def _advance(conn: Connection, workspace_id: int, mark: Watermark) -> None:
@@ -309,12 +364,7 @@ def sync_people(
         report.posts_read += len(rows)
         mark = upto
     with engine.connect() as conn:
-        corrections = conn.execute(
-            select(Correction.id, Post.source, Post.author_id)
-            .join(Post, Post.id == Correction.post_id)
-            .where(Correction.workspace_id == workspace_id, Correction.id > after_correction)
-            .order_by(Correction.id)
-        ).all()
+        corrections, fixed_upto = _new_corrections(conn, workspace_id, after_correction)
         if corrections:
             pairs = sorted({(r.source, r.author_id) for r in corrections if r.author_id})
             for chunk in _chunks(pairs):
@@ -330,11 +380,7 @@ def sync_people(
                 )
     if corrections:
         with writer(engine).begin() as conn:
-            conn.execute(
-                update(PeopleState)
-                .where(PeopleState.workspace_id == workspace_id)
-                .values(last_correction_id=corrections[-1].id)
-            )
+            _advance_corrections(conn, workspace_id, fixed_upto)
     with engine.connect() as conn:
         # People who lost posts to deletions at the source (``store.removal``).
         stale = list(

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Select, func, select, text
 
 from goodwill.store.tables import Post
 
-__all__ = ["Frontier", "Watermark", "next_page", "next_xact", "read_frontier"]
+__all__ = ["Frontier", "Watermark", "horizon", "next_page", "next_xact", "read_frontier"]
 
 R = TypeVar("R")
 
@@ -71,6 +71,11 @@ _NEXT_XACT = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
 """The first transaction id not yet given out: transactions from here on are "from now on"."""
 
 
+def horizon(conn: Connection) -> int:
+    """PostgreSQL: the oldest transaction still running (all below it have ended)."""
+    return int(conn.scalar(_HORIZON) or 0)
+
+
 def next_xact(conn: Connection) -> int:
     """PostgreSQL: the first transaction id not yet given out; SQLite: 0 (unused)."""
     if conn.dialect.name != "postgresql":
@@ -83,15 +88,15 @@ def read_frontier(conn: Connection, workspace_id: int) -> Frontier:
     if conn.dialect.name != "postgresql":
         newest = conn.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id))
         return Frontier(commit_order=False, newest_id=int(newest or 0))
-    horizon = int(conn.scalar(_HORIZON) or 0)
+    below = horizon(conn)
     newest_xact = conn.scalar(
         select(func.max(Post.stored_xact)).where(
             Post.workspace_id == workspace_id,
             Post.stored_xact.is_not(None),
-            Post.stored_xact < horizon,
+            Post.stored_xact < below,
         )
     )
-    return Frontier(True, 0, horizon, None if newest_xact is None else int(newest_xact))
+    return Frontier(True, 0, below, None if newest_xact is None else int(newest_xact))
 
 
 def _key(row: Any) -> tuple[int, int | None]:

@@ -25,7 +25,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from goodwill.store.tables import Base, BigId, Json, utcnow
 
-__all__ = ["PREVIEW_CHARS", "Conversation", "ConversationNote", "InboxRules", "ReplyTemplate"]
+__all__ = [
+    "PREVIEW_CHARS",
+    "Conversation",
+    "ConversationNote",
+    "InboxRules",
+    "ReplyTemplate",
+    "SentText",
+]
 
 PREVIEW_CHARS = 280
 """A conversation's preview is the start of one of its posts, this long at most."""
@@ -68,6 +75,10 @@ class Conversation(Base):
     advocates: Mapped[int] = mapped_column(Integer, default=0)
     detractors: Mapped[int] = mapped_column(Integer, default=0)
     author_handle: Mapped[str | None] = mapped_column(String(512), default=None)
+    # Durations in microseconds for the metrics (``ThreadFacts``; migration 0019).
+    first_response_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    answer_wait_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    own_after_ask_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
     preview: Mapped[str] = mapped_column(Text, default="")
     # Set by people; never touched by a recomputation.
     status: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -121,3 +132,20 @@ class ReplyTemplate(Base):
     name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentText(Base):
+    """How many times the brand's own posts said one text (normalised as
+    ``goodwill.inbox.templates.normalise_reply`` does), kept by each inbox refresh: the
+    "be authentic" check and the metrics' flagged templates read a few rows here instead of
+    grouping every own post of the workspace (migration 0019)."""
+
+    __tablename__ = "inbox_sent_texts"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of ``text``: a key of fixed size however long the post."""
+    text: Mapped[str] = mapped_column(Text)
+    sent: Mapped[int] = mapped_column(Integer)

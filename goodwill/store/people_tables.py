@@ -187,6 +187,9 @@ class PeopleState(Base):
     last_post_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_xact: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_correction_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Corrections as posts: ``last_correction_id`` on SQLite, ``last_correction_xact`` on
+    # PostgreSQL (0: those stored before migration 0019 are read by id first).
+    last_correction_xact: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -203,6 +203,8 @@ class Post(Base):
             sqlite_where=text("duplicate_of IS NOT NULL"),
             postgresql_where=text("duplicate_of IS NOT NULL"),
         ),
+        # The inbox's "did any post change?" check reads the latest update (migration 0019).
+        Index("ix_posts_workspace_updated", "workspace_id", "updated_at"),
         # Post rules read new posts in commit order on PostgreSQL (goodwill.alerts.evaluate).
         Index(
             "ix_posts_workspace_xact",
@@ -297,7 +299,17 @@ class Correction(Base):
     """
 
     __tablename__ = "corrections"
-    __table_args__ = (Index("ix_corrections_workspace_created", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_corrections_workspace_created", "workspace_id", "created_at"),
+        # People sync reads new corrections in commit order on PostgreSQL (migration 0019).
+        Index(
+            "ix_corrections_workspace_xact",
+            "workspace_id",
+            "stored_xact",
+            sqlite_where=text("stored_xact IS NOT NULL"),
+            postgresql_where=text("stored_xact IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -307,6 +319,9 @@ class Correction(Base):
     new: Mapped[str] = mapped_column(String(64))
     who: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # PostgreSQL: the id of the transaction that stored it (``pg_current_xact_id()``, the
+    # column's default, migration 0019; NULL before). SQLite: NULL. As ``Post.stored_xact``.
+    stored_xact: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 # -- alerts -------------------------------------------------------------------------------------

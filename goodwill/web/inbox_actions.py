@@ -20,8 +20,17 @@ from goodwill.store.accounts import Role
 from goodwill.store.repository import NotFound
 from goodwill.store.tables import User
 from goodwill.web.deps import Access, ctx
+from goodwill.web.pages.alerts import alert_service
 
-__all__ = ["NotAuthentic", "inbox_of", "reply", "resolve_teammate", "teammates", "who"]
+__all__ = [
+    "NotAuthentic",
+    "inbox_of",
+    "reply",
+    "reply_ingestor",
+    "resolve_teammate",
+    "teammates",
+    "who",
+]
 
 
 def inbox_of(request: Request) -> Inbox:
@@ -59,6 +68,20 @@ def resolve_teammate(request: Request, access: Access, name: str | None) -> str 
     raise HTTPException(422, f"{name.strip()!r} is not a teammate who can answer in this workspace")
 
 
+def reply_ingestor(request: Request) -> Ingestor:
+    """The app's ingestor for replies sent from the inbox: stored like every listened post,
+    with the alerts hook after the batch (rules see it and move past it, as they do for posts
+    the listener stores), made on first use."""
+    state = request.app.state
+    if not hasattr(state, "inbox_ingestor"):
+        c = ctx(request)
+        state.inbox_ingestor = Ingestor(
+            c.repo, c.settings, after_batch=[alert_service(request).after_batch]
+        )
+    ingestor: Ingestor = state.inbox_ingestor
+    return ingestor
+
+
 @dataclass(slots=True)
 class NotAuthentic(Exception):
     """The reply's text was already sent unchanged this many times: confirm before sending."""
@@ -93,9 +116,7 @@ async def reply(
         sent = ReplyTemplates(inbox).sent_unchanged(ws, text)
         if sent is not None:
             raise NotAuthentic(sent)
-    ingestor = getattr(request.app.state, "inbox_ingestor", None)
-    if ingestor is None:
-        ingestor = request.app.state.inbox_ingestor = Ingestor(c.repo, c.settings)
+    ingestor = reply_ingestor(request)
     try:
         async with make_client(c.settings) as http:
             done = await send_reply(inbox, ingestor, c.settings, http, ws, conversation_id, text)

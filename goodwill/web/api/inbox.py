@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -207,19 +207,21 @@ def list_conversations(
     inbox = inbox_of(request)
     ws = access.workspace.id
     inbox.refresh(ws)
-    views = inbox.conversations(
-        ws,
-        status=status,
-        assignee=assignee,
-        needs_answer=needs_answer,
-        sla_breached=sla_breached,
-        source=source,
-    )
-    page = views[offset : offset + limit]
-    more = offset + limit < len(views)
+    now = datetime.now(UTC)
+    filters: dict[str, Any] = {
+        "status": status,
+        "assignee": assignee,
+        "needs_answer": needs_answer,
+        "sla_breached": sla_breached,
+        "source": source,
+        "now": now,
+    }
+    page = inbox.conversations(ws, limit=limit, offset=offset, **filters)
+    total = inbox.count_conversations(ws, **filters)
+    more = offset + limit < total
     return ConversationPageOut(
         items=[ConversationOut.of(v) for v in page],
-        total=len(views),
+        total=total,
         next_offset=offset + limit if more else None,
     )
 

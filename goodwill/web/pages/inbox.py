@@ -35,6 +35,8 @@ __all__ = ["human_duration", "router"]
 router = APIRouter(include_in_schema=False)
 
 TABS = {"open": "Needs an answer", "waiting": "Waiting", "done": "Done", "all": "All"}
+PAGE_SIZE = 50
+"""Conversations on one inbox page, most urgent first; the rest are on the next pages."""
 
 
 def human_duration(seconds: float | None) -> str:
@@ -85,6 +87,7 @@ def inbox_page(
     access: Annotated[Access, Depends(page_access())],
     status: Annotated[str, Query(max_length=16)] = "open",
     mine: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     if status not in TABS:
         raise HTTPException(404, f"no {status!r} tab: use {', '.join(TABS)}")
@@ -92,12 +95,13 @@ def inbox_page(
     ws = access.workspace.id
     inbox.refresh(ws)
     now = datetime.now(UTC)
-    views = inbox.conversations(
-        ws,
-        status=None if status == "all" else status,
-        assignee=who(access.user) if mine else None,
-        now=now,
-    )
+    filters: dict[str, Any] = {
+        "status": None if status == "all" else status,
+        "assignee": who(access.user) if mine else None,
+        "now": now,
+    }
+    views = inbox.conversations(ws, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+    shown = inbox.count_conversations(ws, **filters)
     m = inbox.metrics(ws, now=now)
     counts: dict[str, int] = dict(m.by_status)
     counts["all"] = sum(m.by_status.values())
@@ -118,6 +122,8 @@ def inbox_page(
         "now": now,
         "chart_json": json.dumps(chart),
         "templates": ReplyTemplates(inbox).list(ws),
+        "page": page,
+        "pages": max(1, -(-shown // PAGE_SIZE)),
     }
     return render(request, "inbox.html", context, access=access)
 
