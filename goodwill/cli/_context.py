@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -17,17 +17,17 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from goodwill.alerts import AlertService
-from goodwill.analysis.engine import AnalysisUnavailable
-from goodwill.ingest import Ingestor
-from goodwill.net import make_client
 from goodwill.settings import Settings, get_settings
-from goodwill.store.accounts import Accounts
-from goodwill.store.alerts import AlertStore
-from goodwill.store.db import create_store_engine
-from goodwill.store.migrate import current_revision, head_revision, upgrade
 from goodwill.store.repository import Repository, StoreError
-from goodwill.store.tables import Workspace
+
+if TYPE_CHECKING:
+    from goodwill.alerts import AlertService
+    from goodwill.ingest import Ingestor
+    from goodwill.store.accounts import Accounts
+    from goodwill.store.tables import Workspace
+
+# What only some commands need (the pipeline, alert channels, Alembic, the HTTP client) is
+# imported where it is used, so every command starts without it.
 
 __all__ = ["App", "JsonOpt", "WorkspaceOpt", "esc", "fail", "point_at", "print_json", "table"]
 
@@ -99,6 +99,9 @@ class App:
 
     @cached_property
     def repo(self) -> Repository:
+        from goodwill.store.db import create_store_engine
+        from goodwill.store.migrate import current_revision, head_revision, upgrade
+
         engine = create_store_engine(self.settings.resolved_database_url())
         if current_revision(engine) != head_revision():
             upgrade(engine)
@@ -106,11 +109,17 @@ class App:
 
     @cached_property
     def alerts(self) -> AlertService:
+        from goodwill.alerts import AlertService
+        from goodwill.store.alerts import AlertStore
+
         return AlertService(AlertStore(self.repo.engine), self.settings)
 
     def ingestor(self) -> Ingestor:
         """The ingestor with the analysis the settings ask for (a clear error if unavailable),
         evaluating alert rules after each stored batch."""
+        from goodwill.analysis.engine import AnalysisUnavailable
+        from goodwill.ingest import Ingestor
+
         try:
             return Ingestor(
                 self.repo, self.settings, after_batch=[self.alerts.after_batch], ahead=True
@@ -121,6 +130,8 @@ class App:
     def deliver_alerts(self) -> None:
         """Send the alerts waiting now (after an import: no need to wait for the listener)."""
 
+        from goodwill.net import make_client
+
         async def deliver() -> None:
             async with make_client(self.settings) as http:
                 await self.alerts.worker(http).deliver_due()
@@ -129,6 +140,8 @@ class App:
 
     @cached_property
     def accounts(self) -> Accounts:
+        from goodwill.store.accounts import Accounts
+
         return Accounts(self.repo.engine)
 
     def workspace(self, name: str | None) -> Workspace:
