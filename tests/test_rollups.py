@@ -279,11 +279,11 @@ def test_windows_move_with_the_day_and_stay_exact(
     """Windows created days ago start too early; the first write of a later day moves each
     start and takes the hours it left behind away: the result is what a rebuild today counts,
     through new posts, edits that move posts across the old and new starts, and corrections."""
+    then = datetime.now(UTC) - timedelta(days=3)
+    monkeypatch.setattr(rollup_windows, "clock", lambda: then)
     ws = repo.add_workspace("Days").id
     repo.add_topic(ws, "Brightloaf", TopicKind.BRAND, "brightloaf")
     repo.add_topic(ws, "Crumbco", TopicKind.COMPETITOR, "crumbco")
-    then = datetime.now(UTC) - timedelta(days=3)
-    monkeypatch.setattr(rollup_windows, "clock", lambda: then)
     Ingestor(repo, settings).ingest(ws, _items(1, 120))
     assert _starts(repo.engine, ws) == {d: start_for(d, then) for d in WINDOW_DAYS}
     monkeypatch.undo()

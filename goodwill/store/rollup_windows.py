@@ -12,7 +12,8 @@ A window counts every post from its start on, future ones included (the periods 
 either). The writer adds to it in ``keep_windows``, inside ``rollups.apply``, so every change
 the rollups follow (ingest, edits, corrections, reanalysis, removals, forgetting) moves it too;
 when the UTC day changes, the first write moves each start forward and takes away the hours it
-left behind, counted from the posts in the same transaction. ``rebuild_windows`` recounts them.
+left behind, counted from the posts in the same transaction. A new workspace gets its (empty)
+windows with it; ``rebuild_windows`` recounts them (migration 0018, ``rollups rebuild``).
 """
 
 from __future__ import annotations
@@ -65,15 +66,11 @@ def start_for(days: int, now: datetime) -> int:
     return midnight - 24 * days
 
 
-def _starts(conn: Connection, workspace_id: int) -> dict[int, int]:
-    # Locked on PostgreSQL: a writer moving a start waits for writers that add under the old one,
-    # so no hour is taken away twice (nor added after it was taken away).
-    rows = conn.execute(
-        select(STARTS.c.days, STARTS.c.start_hour)
-        .where(STARTS.c.workspace_id == workspace_id)
-        .with_for_update()
-    )
-    return {int(d): int(h) for d, h in rows}
+def _starts(conn: Connection, workspace_id: int, lock: str | None = None) -> dict[int, int]:
+    query = select(STARTS.c.days, STARTS.c.start_hour).where(STARTS.c.workspace_id == workspace_id)
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share")
+    return {int(d): int(h) for d, h in conn.execute(query)}
 
 
 def _build(conn: Connection, workspace_id: int, days: int, start: int) -> None:
@@ -86,17 +83,6 @@ def _build(conn: Connection, workspace_id: int, days: int, start: int) -> None:
             .group_by(PPH.source, PPH.handle),
         )
     )
-
-
-def _claim(conn: Connection, workspace_id: int, days: int, start: int) -> bool:
-    """Insert a window's start unless another writer just did; True when this one did."""
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    result = conn.exec_driver_sql(
-        f"INSERT INTO {STARTS.name} (workspace_id, days, start_hour) "  # noqa: S608
-        f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (workspace_id, days) DO NOTHING",
-        (workspace_id, days, start),
-    )
-    return bool(result.rowcount)
 
 
 def _take_away(conn: Connection, workspace_id: int, days: int, old: int, new: int) -> None:
@@ -128,17 +114,25 @@ def keep_windows(
     conn: Connection, workspace_id: int, people: Mapping[tuple[str, str, int], int]
 ) -> None:
     """Add ``people`` ((source, handle, hour) → posts, after the hourly rollups took it) to the
-    windows that contain each hour, creating and moving windows as the day requires."""
+    windows that contain each hour, and move starts forward when the UTC day requires.
+
+    Concurrent PostgreSQL writers: adding new posts takes no lock (writers must not wait for
+    each other's open batches); a writer that moves a start locks the starts, and one that
+    takes posts away (edits, removals) waits for it, so nothing is taken away twice. The one
+    overlap left, new posts older than the start added under the old start while another
+    writer moves it, can only leave a window too high: still a bound, never a wrong top.
+    A workspace without starts (``rebuild_windows`` makes them) keeps no windows."""
     now = clock()
     current = _starts(conn, workspace_id)
-    for days in WINDOW_DAYS:
-        if days in current:
-            continue
-        start = start_for(days, now)
-        if _claim(conn, workspace_id, days, start):
-            _build(conn, workspace_id, days, start)  # counts this change already
-        else:  # another writer created it meanwhile: add to it like to the others
-            current.update(_starts(conn, workspace_id))
+    if not current:
+        return
+    moving = any(
+        start_for(days, now) > start for days, start in current.items() if days in WINDOW_DAYS
+    )
+    if moving:
+        current = _starts(conn, workspace_id, "update")
+    elif any(n < 0 for n in people.values()):
+        current = _starts(conn, workspace_id, "share")
     adds: dict[tuple[int, str, str], int] = defaultdict(int)
     for (source, handle, hour), n in people.items():
         for days, start in current.items():
@@ -147,10 +141,11 @@ def keep_windows(
     rows = [(workspace_id, d, s, h, n) for (d, s, h), n in adds.items() if n]
     upsert_adding(conn, WINDOWS, KEYS, rows)
     drop_zeros(conn, WINDOWS, KEYS, [r[:-1] for r in rows if r[-1] < 0])
-    for days, start in current.items():
-        want = start_for(days, now) if days in WINDOW_DAYS else start
-        if want > start:
-            _take_away(conn, workspace_id, days, start, want)
+    if moving:
+        for days, start in current.items():
+            want = start_for(days, now) if days in WINDOW_DAYS else start
+            if want > start:
+                _take_away(conn, workspace_id, days, start, want)
 
 
 def rebuild_windows(conn: Connection, workspace_id: int) -> None:
