@@ -24,6 +24,7 @@ from goodwill.store.alerts import AlertStore
 from goodwill.store.inbox_tables import Conversation, SentText
 from goodwill.store.people_tables import ForgottenIdentity
 from goodwill.store.repository import MentionFilter, Repository
+from goodwill.store.rollup_windows import STARTS, WINDOWS
 from goodwill.store.rollups import PEOPLE_HOURS, PEOPLE_TOTALS, POST_HOURS, TOPIC_HOURS, rebuild
 from goodwill.store.tables import AlertEvent, Correction, Post
 
@@ -76,7 +77,7 @@ def rows() -> list[dict[str, Any]]:
 def _rollup_rows(conn: Connection, ws: int) -> list[list[tuple[Any, ...]]]:
     return [
         sorted(tuple(r) for r in conn.execute(select(t).where(t.c.workspace_id == ws)))
-        for t in (TOPIC_HOURS, POST_HOURS, PEOPLE_HOURS, PEOPLE_TOTALS)
+        for t in (TOPIC_HOURS, POST_HOURS, PEOPLE_HOURS, PEOPLE_TOTALS, WINDOWS, STARTS)
     ]
 
 
@@ -136,7 +137,7 @@ def test_export_then_forget_and_reimport_brings_nothing_back(
             for (t,) in s.execute(select(SentText.text).where(SentText.workspace_id == ws)):
                 found.append(t)
             assert s.scalar(select(func.count()).select_from(Correction)) == 0
-            for table in (PEOPLE_HOURS, PEOPLE_TOTALS):
+            for table in (PEOPLE_HOURS, PEOPLE_TOTALS, WINDOWS):
                 for row in s.execute(select(table).where(table.c.workspace_id == ws)):
                     found += [str(v) for v in row]
         for c in inbox.conversations(ws):

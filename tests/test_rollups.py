@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from goodwill.analysis.engine import TextAnalyzer
@@ -23,12 +24,21 @@ from goodwill.domain import TopicKind
 from goodwill.ingest import Ingestor
 from goodwill.reanalyse import reanalyse
 from goodwill.settings import Settings, get_settings
-from goodwill.store.dashboard import dashboard, mention_counts
+from goodwill.store import rollup_windows
+from goodwill.store.dashboard import dashboard, mention_counts, top_people
 from goodwill.store.repository import Repository
-from goodwill.store.rollups import rebuild
+from goodwill.store.rollup_windows import WINDOW_DAYS, start_for, window_for
+from goodwill.store.rollups import hour_of, rebuild
 from goodwill.store.tables import Mention, Post, Topic
 
-ROLLUPS = ("rollup_topic_hours", "rollup_post_hours", "rollup_people_hours", "rollup_people_totals")
+ROLLUPS = (
+    "rollup_topic_hours",
+    "rollup_post_hours",
+    "rollup_people_hours",
+    "rollup_people_totals",
+    "rollup_people_windows",
+    "rollup_people_window_starts",
+)
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
@@ -248,3 +258,92 @@ def test_top_people_when_the_loudest_of_all_time_are_quiet_now(
     week = dashboard(repo.engine, ws, 7).top_people
     assert [p["handle"] for p in week][:3] == ["new11", "new10", "new9"]
     _check(repo, ws)
+
+
+def _starts(engine: Engine, ws: int) -> dict[int, int]:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT days, start_hour FROM rollup_people_window_starts"
+                    " WHERE workspace_id = :w"
+                ),
+                {"w": ws},
+            ).all()
+        )
+
+
+def test_windows_move_with_the_day_and_stay_exact(
+    repo: Repository, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows created days ago start too early; the first write of a later day moves each
+    start and takes the hours it left behind away: the result is what a rebuild today counts,
+    through new posts, edits that move posts across the old and new starts, and corrections."""
+    then = datetime.now(UTC) - timedelta(days=3)
+    monkeypatch.setattr(rollup_windows, "clock", lambda: then)
+    ws = repo.add_workspace("Days").id
+    repo.add_topic(ws, "Brightloaf", TopicKind.BRAND, "brightloaf")
+    repo.add_topic(ws, "Crumbco", TopicKind.COMPETITOR, "crumbco")
+    Ingestor(repo, settings).ingest(ws, _items(1, 120))
+    assert _starts(repo.engine, ws) == {d: start_for(d, then) for d in WINDOW_DAYS}
+    monkeypatch.undo()
+    # a later day: edits move posts 30 hours back, across the windows' old and new starts
+    Ingestor(repo, settings).ingest(ws, _items(40, 50, edit=True))
+    assert _starts(repo.engine, ws) == {d: start_for(d, datetime.now(UTC)) for d in WINDOW_DAYS}
+    _check(repo, ws)  # dashboard against direct counts, and the windows against a rebuild
+    posts = repo.recent_posts(ws, 10)
+    repo.remove_topic(ws, "Crumbco")
+    repo.correct_label(ws, posts[0].id, "sentiment", "negative", who="ana")
+    _check(repo, ws)
+
+
+def test_top_people_of_many_equally_active_authors_uses_a_window(
+    repo: Repository, settings: Settings
+) -> None:
+    """Everyone posts about as much: more authors could be in the top than the first look
+    reads, and the window (not all-time totals) bounds them; the top must still be exact, ties
+    broken by (source, handle)."""
+    ws = repo.add_workspace("Flat").id
+    repo.add_topic(ws, "Brightloaf", TopicKind.BRAND, "brightloaf")
+    items = []
+    i = 0
+    for a in range(90):  # 90 authors: 2 or 3 posts over the last 20 days, 5 long ago
+        recent = [NOW - timedelta(days=(a + k * 3) % 20, hours=k) for k in range(2 + a % 2)]
+        old = [NOW - timedelta(days=200 + k) for k in range(5)]
+        for when in recent + old:
+            i += 1
+            items.append(_post(i, f"brightloaf {a} {i}", when, f"flat{a:02d}"))
+    Ingestor(repo, settings).ingest(ws, items)
+    for days in (7, 30, 90):
+        since = hour_of(dashboard(repo.engine, ws, days).since)
+        with repo.engine.connect() as conn:
+            assert window_for(conn, ws, since) is not None
+    _check(repo, ws)
+
+
+@pytest.mark.parametrize("offset", [-14, -11, 0, 5, 14])
+def test_top_people_period_starts_at_local_midnight(
+    repo: Repository, settings: Settings, offset: int
+) -> None:
+    """Days are UTC days, or those of a whole-hour offset: a post in the first hour of the
+    period counts, one a moment before it does not, whichever window bounds the period."""
+    ws = repo.add_workspace(f"Zone {offset}").id
+    repo.add_topic(ws, "Brightloaf", TopicKind.BRAND, "brightloaf")
+    since = dashboard(repo.engine, ws, 7, offset_hours=offset).since
+    assert (since + timedelta(hours=offset)).time().isoformat() == "00:00:00"
+    items = [
+        _post(1, "brightloaf a", since, "inside"),
+        _post(2, "brightloaf b", since + timedelta(minutes=59), "inside"),
+    ] + [
+        _post(i, f"brightloaf {i}", since - timedelta(microseconds=i), "outside")
+        for i in (4, 5, 7)  # all on x
+    ]
+    Ingestor(repo, settings).ingest(ws, items)
+    got = dashboard(repo.engine, ws, 7, offset_hours=offset)
+    assert [(p["handle"], p["posts"]) for p in got.top_people] == [("inside", 2)]
+    with repo.engine.connect() as conn:
+        assert window_for(conn, ws, hour_of(since)) in WINDOW_DAYS
+    # the day before is a period of 8 days: everyone counts
+    with Session(repo.engine) as s:
+        wider = top_people(s, ws, hour_of(since) - 1)
+    assert [(p["handle"], p["posts"]) for p in wider] == [("outside", 3), ("inside", 2)]

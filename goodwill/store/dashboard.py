@@ -11,21 +11,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from goodwill.store.rollup_tables import (
     RollupPeopleHour,
     RollupPeopleTotal,
+    RollupPeopleWindow,
     RollupPostHour,
     RollupTopicHour,
 )
+from goodwill.store.rollup_windows import window_for
 from goodwill.store.rollups import hour_of
 from goodwill.store.tables import Source, Topic, utcnow
 
 __all__ = ["Dashboard", "dashboard", "mention_counts", "top_people"]
 
 TH, PH, PPH, PPT = RollupTopicHour, RollupPostHour, RollupPeopleHour, RollupPeopleTotal
+PPW = RollupPeopleWindow
 
 
 def mention_counts(engine: Engine, workspace_id: int) -> dict[str, Any]:
@@ -89,70 +92,81 @@ def top_people(
     s: Session, workspace_id: int, since_hour: int, limit: int = 10
 ) -> list[dict[str, Any]]:
     """The authors with most posts in topics since ``since_hour``, exactly, without reading
-    every author of the period.
+    every author of the period; ties go to the smaller (source, handle).
 
-    Nobody posts more in a period than in all time. So: count the period of the authors with
-    the most posts of all time, take the ``limit``-th best period count as a threshold, then
-    count the period of every author whose all-time total reaches it (only they can be in the
-    top) and rank those; usually they are all among the first ones, and that count is the
-    answer. How many authors that reads depends on how concentrated the voices
-    are: few when some people post a lot, all of them when everyone posts about as much.
+    Nobody posts more in a period than over a wider span ending at the same time (the period
+    runs on into the future, and so do the spans). So: count the period of the authors with
+    most posts in the tightest such span kept (a window of ``store.rollup_windows`` that starts
+    a day or two before the period, else all time), take the ``limit``-th best period count as
+    a threshold, then count the period of every author whose span count reaches it (only they
+    can be in the top) and rank those. How many that reads depends on how much wider the span
+    is and how concentrated the voices are: a few hundred even when everyone posts alike.
     """
+    days = window_for(s.connection(), workspace_id, since_hour)
+    if days is None:
+        span: Any = PPT
+        in_span = [PPT.workspace_id == workspace_id]
+    else:
+        span = PPW
+        in_span = [PPW.workspace_id == workspace_id, PPW.days == days]
     period = func.sum(PPH.n).label("posts")
-    # One backward walk of the (workspace, n, source, handle) index, ties broken by key.
-    by_total_order = (PPT.n.desc(), PPT.source.desc(), PPT.handle.desc())
+    # One backward walk of the (workspace, [days,] n, source, handle) index, ties broken by key.
+    by_span = (span.n.desc(), span.source.desc(), span.handle.desc())
     seeds = s.execute(
-        select(PPT.source, PPT.handle, PPT.n, PPT.name, PPT.followers)
-        .where(PPT.workspace_id == workspace_id)
-        .order_by(*by_total_order)
-        .limit(limit * 5)
+        select(span.source, span.handle, span.n).where(*in_span).order_by(*by_span).limit(limit * 5)
     ).all()
-    names = {(r.source, r.handle): (r.name, r.followers) for r in seeds}
-    listed = select(PPT.source, PPT.handle).where(PPT.workspace_id == workspace_id)
-    # The same authors as ``seeds`` (same order, ties broken by key), counted over the period.
-    by_total = listed.order_by(*by_total_order)
-    ranked_by_total = by_total.limit(limit * 5).subquery()
+    seen = {(r.source, r.handle) for r in seeds}
+    ranked = select(span.source, span.handle).where(*in_span).order_by(*by_span)
+    ranked_seeds = ranked.limit(limit * 5).subquery()
+    # The same authors as ``seeds``, counted over the period.
     counted = s.execute(
         select(PPH.source, PPH.handle, period)
         .join(
-            ranked_by_total,
-            (ranked_by_total.c.source == PPH.source) & (ranked_by_total.c.handle == PPH.handle),
+            ranked_seeds,
+            (ranked_seeds.c.source == PPH.source) & (ranked_seeds.c.handle == PPH.handle),
         )
         .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
         .group_by(PPH.source, PPH.handle)
     ).all()
     best = sorted(((-int(c), src, h) for src, h, c in counted if c))
     threshold = -best[limit - 1][0] if len(best) >= limit else 1
-    # Every author whose all-time total reaches the threshold is among the seeds when the
-    # seeds are everyone, or the last seed's total is below it: their counts are the answer.
+    # Every author whose span count reaches the threshold is among the seeds when the seeds
+    # are everyone, or the last seed's count is below it: their counts are the answer.
     covered = len(seeds) < limit * 5 or int(seeds[-1].n) < threshold
     if not covered:
-        # The others who could still win: all-time totals between the threshold and the last
+        # The others who could still win: span counts between the threshold and the last
         # seed's (authors above it are seeds, counted already; ties are skipped here).
-        counted_pairs = set(names)
-        for src, h, c, name, followers in s.execute(
-            select(PPH.source, PPH.handle, period, PPT.name, PPT.followers)
-            .join(
-                PPT,
-                (PPT.workspace_id == PPH.workspace_id)
-                & (PPT.source == PPH.source)
-                & (PPT.handle == PPH.handle),
-            )
-            .where(PPT.workspace_id == workspace_id)
-            .where(PPT.n >= threshold, PPT.n <= int(seeds[-1].n))
+        for src, h, c in s.execute(
+            select(PPH.source, PPH.handle, period)
+            .join(span, (span.source == PPH.source) & (span.handle == PPH.handle))
+            .where(*in_span, span.n >= threshold, span.n <= int(seeds[-1].n))
             .where(PPH.workspace_id == workspace_id, PPH.hour >= since_hour)
-            .group_by(PPH.source, PPH.handle, PPT.name, PPT.followers)
+            .group_by(PPH.source, PPH.handle)
             .order_by(period.desc(), PPH.source, PPH.handle)
             .limit(limit + len(seeds))
         ):
-            if (src, h) not in counted_pairs:
+            if (src, h) not in seen:
                 best.append((-int(c), src, h))
-                names[(src, h)] = (name, followers)
         best.sort()
-    rows = [(src, h, -c, *names[(src, h)]) for c, src, h in best[:limit]]
+    top = best[:limit]
+    names: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+    if top:
+        for src, h, name, followers in s.execute(
+            select(PPT.source, PPT.handle, PPT.name, PPT.followers).where(
+                PPT.workspace_id == workspace_id,
+                or_(*(and_(PPT.source == src, PPT.handle == h) for _, src, h in top)),
+            )
+        ):
+            names[(src, h)] = (name, followers)
     return [
-        {"source": src, "handle": h, "name": n, "posts": int(c), "followers": f}
-        for src, h, c, n, f in rows
+        {
+            "source": src,
+            "handle": h,
+            "name": names.get((src, h), (None, None))[0],
+            "posts": -c,
+            "followers": names.get((src, h), (None, None))[1],
+        }
+        for c, src, h in top
     ]
 
 

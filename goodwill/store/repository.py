@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from goodwill.domain import INTENT_LABELS, SENTIMENT_LABELS, TopicKind
 from goodwill.store.corrections import corrected, latest_corrections
 from goodwill.store.db import writer
+from goodwill.store.rollup_windows import rebuild_windows
 from goodwill.store.rollups import effective_sentiment, kept_exact, rebuild
 from goodwill.store.search import MANY_HITS, search_condition, sqlite_hit_count
 from goodwill.store.tables import Correction, Mention, Post, Source, Topic, Workspace
@@ -92,6 +93,8 @@ class Repository:
                 s.query(Workspace).update({Workspace.is_default: False})
             ws = Workspace(name=name, is_default=default or first)
             s.add(ws)
+            s.flush()
+            rebuild_windows(s.connection(), ws.id)  # top people's windows, empty: no posts yet
         return ws
 
     def workspaces(self) -> list[Workspace]:

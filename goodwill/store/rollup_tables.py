@@ -10,12 +10,19 @@ zone whose offset is a whole number of hours is an exact sum of buckets.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from goodwill.store.tables import Base
 
-__all__ = ["RollupPeopleHour", "RollupPeopleTotal", "RollupPostHour", "RollupTopicHour"]
+__all__ = [
+    "RollupPeopleHour",
+    "RollupPeopleTotal",
+    "RollupPeopleWindow",
+    "RollupPeopleWindowStart",
+    "RollupPostHour",
+    "RollupTopicHour",
+]
 
 # On SQLite each rollup is one B-tree keyed by its primary key (no separate rowid table).
 NO_ROWID = {"sqlite_with_rowid": False}
@@ -91,3 +98,46 @@ class RollupPeopleTotal(Base):
     n: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str | None] = mapped_column(String(512), default=None)
     followers: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class RollupPeopleWindowStart(Base):
+    """Where a workspace's window of the last ``days`` days starts now (``store.rollup_windows``):
+    a whole UTC hour, moved forward once a UTC day by the writer."""
+
+    __tablename__ = "rollup_people_window_starts"
+    __table_args__ = NO_ROWID
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_hour: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupPeopleWindow(Base):
+    """An author's posts in topics since the start of a window (``RollupPeopleWindowStart``):
+    a bound, a day or so wider than the dashboard's period, that lets top people read only the
+    few authors who could be in a period's top when everyone posts about as much.
+
+    Keyed by window then count (the index), so the authors with most posts come first."""
+
+    __tablename__ = "rollup_people_windows"
+    __table_args__ = (
+        Index(
+            "ix_rollup_people_windows_workspace_days_n",
+            "workspace_id",
+            "days",
+            "n",
+            "source",
+            "handle",
+        ),
+        NO_ROWID,
+    )
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(512), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

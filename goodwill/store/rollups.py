@@ -19,26 +19,25 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
     Connection,
-    Integer,
     Table,
     delete,
-    exists,
     func,
     insert,
     literal,
     select,
 )
-from sqlalchemy import cast as sql_cast
 
+from goodwill.store.rollup_sql import drop_zeros as _drop_zeros
+from goodwill.store.rollup_sql import hour_of, hour_sql, in_topics
+from goodwill.store.rollup_sql import upsert_adding as _upsert
 from goodwill.store.rollup_tables import (
     RollupPeopleHour,
     RollupPeopleTotal,
     RollupPostHour,
     RollupTopicHour,
 )
+from goodwill.store.rollup_windows import keep_windows, rebuild_windows
 from goodwill.store.tables import Mention, Post, Workspace
 
 __all__ = [
@@ -59,20 +58,6 @@ PEOPLE_HOURS = cast(Table, RollupPeopleHour.__table__)
 PEOPLE_TOTALS = cast(Table, RollupPeopleTotal.__table__)
 UNKNOWN = "unknown"
 CHUNK = 500
-
-
-def hour_of(when: datetime) -> int:
-    """The bucket of an aware datetime: whole hours since 1970-01-01 UTC."""
-    return int(when.timestamp() // 3600)
-
-
-def hour_sql(dialect: str, column: Any) -> ColumnElement[int]:
-    """``hour_of`` in SQL. SQLite keeps naive UTC text; its ``strftime`` rounds fractions of a
-    second to milliseconds (10:59:59.9999 would become 11:00), so the fraction is cut first."""
-    if dialect == "sqlite":
-        seconds = sql_cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
-        return seconds // 3600
-    return sql_cast(func.floor(func.extract("epoch", column) / 3600), BigInteger)
 
 
 def effective_sentiment() -> Any:
@@ -180,12 +165,8 @@ def _larger(a: Any, b: Any) -> Any:
     return max(a, b)
 
 
-def _in_topics() -> ColumnElement[bool]:
-    return exists(select(Mention.post_id).where(Mention.post_id == Post.id))
-
-
 def _people_conditions() -> list[Any]:
-    return [_in_topics(), Post.is_own.is_(False), Post.author_handle.is_not(None)]
+    return [in_topics(), Post.is_own.is_(False), Post.author_handle.is_not(None)]
 
 
 def contributions(conn: Connection, workspace_id: int, post_ids: Sequence[int]) -> Delta:
@@ -208,7 +189,7 @@ def contributions(conn: Connection, workspace_id: int, post_ids: Sequence[int]) 
         mine = [Post.workspace_id == workspace_id, Post.id.in_(chunk)]
         for hour, lab, is_dup, n in conn.execute(
             select(p_hour, label, dup, func.count())
-            .where(*mine, _in_topics())
+            .where(*mine, in_topics())
             .group_by(p_hour, label, dup)
         ):
             out.posts[(int(hour), str(lab), bool(is_dup))] += int(n)
@@ -229,51 +210,6 @@ def contributions(conn: Connection, workspace_id: int, post_ids: Sequence[int]) 
             out.totals[(source, handle)] += int(n)
             out.see_name(source, handle, name, followers)
     return out
-
-
-def _upsert(
-    conn: Connection,
-    table: Table,
-    keys: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    extra: Sequence[str] = (),
-) -> None:
-    """One grouped ``INSERT … ON CONFLICT DO UPDATE`` adding ``n`` (SQLite and PostgreSQL both
-    speak it); plain driver values, as on the writer's hot path."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    columns = [*keys, "n", *extra]
-    # In key order: two PostgreSQL writers touching the same buckets then lock them in the same
-    # order and wait for each other instead of deadlocking.
-    rows = sorted(rows, key=lambda row: row[: len(keys)])
-    t = table.name
-    sets = [f"n = {t}.n + excluded.n"] + [
-        # The larger of the stored and the new value, NULL losing (portable GREATEST).
-        f"{c} = CASE WHEN excluded.{c} IS NOT NULL AND ({t}.{c} IS NULL OR excluded.{c} > {t}.{c})"
-        f" THEN excluded.{c} ELSE {t}.{c} END"
-        for c in extra
-    ]
-    conn.exec_driver_sql(
-        # Table and column names are our own constants, never input.
-        f"INSERT INTO {t} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}",
-        list(rows),
-    )
-
-
-def _drop_zeros(
-    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Rows whose count fell to zero go, so a rollup holds exactly the non-empty groups."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    where = " AND ".join(f"{k} = {mark}" for k in keys)
-    conn.exec_driver_sql(
-        f"DELETE FROM {table.name} WHERE {where} AND n <= 0",  # noqa: S608
-        list(rows),
-    )
 
 
 def apply(conn: Connection, workspace_id: int, delta: Delta) -> None:
@@ -307,6 +243,8 @@ def apply(conn: Connection, workspace_id: int, delta: Delta) -> None:
     keys = ["workspace_id", "source", "handle"]
     _upsert(conn, PEOPLE_TOTALS, keys, totals, extra=("name", "followers"))
     _drop_zeros(conn, PEOPLE_TOTALS, keys, [r[:3] for r in totals if r[3] < 0])
+    if delta.people:
+        keep_windows(conn, ws, delta.people)
 
 
 @contextmanager
@@ -344,7 +282,7 @@ def rebuild(conn: Connection, workspace_id: int | None = None) -> int:
             insert(POST_HOURS).from_select(
                 ["workspace_id", "hour", "sentiment", "duplicate", "n"],
                 select(literal(ws), p_hour, label, dup, func.count())
-                .where(Post.workspace_id == ws, _in_topics())
+                .where(Post.workspace_id == ws, in_topics())
                 .group_by(p_hour, label, dup),
             )
         )
@@ -372,4 +310,5 @@ def rebuild(conn: Connection, workspace_id: int | None = None) -> int:
                 .group_by(Post.source, Post.author_handle),
             )
         )
+        rebuild_windows(conn, ws)
     return len(ids)
