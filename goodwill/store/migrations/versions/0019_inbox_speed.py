@@ -1,7 +1,7 @@
 """inbox: counts of sent texts, posts by latest update; corrections in commit order
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-11-22
 
 ``inbox_sent_texts`` keeps how many times the brand sent each (normalised) text, so flagging
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
