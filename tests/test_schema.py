@@ -32,3 +32,54 @@ def test_migrations_match_the_tables(engine: Engine) -> None:
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
+
+
+def test_new_indexes_get_statistics_where_the_planner_has_them(tmp_path: Any) -> None:
+    """A SQLite store with ANALYZE statistics must not lose its mention stream's plan to an
+    index added later without them (0019's posts index did: 3 s a page at 1M posts)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from goodwill.ingest import Ingestor
+    from goodwill.settings import Settings
+    from goodwill.store.db import create_store_engine
+    from goodwill.store.repository import Repository
+
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    engine = create_store_engine(url)
+    upgrade(engine, "0018")
+    repo = Repository(engine)
+    ws = repo.add_workspace("Stats").id
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    posts = [
+        {
+            "id": str(i),
+            "source": "x",
+            "text": f"post number {i} about bread",
+            "created_at": (t0 + timedelta(minutes=i)).isoformat(),
+            "author": {"id": f"u{i}", "handle": f"@user{i}"},
+        }
+        for i in range(200)
+    ]
+    settings = Settings(data_dir=tmp_path, database_url=url, sentiment="vader")
+    Ingestor(repo, settings).ingest(ws, [(str(i), p) for i, p in enumerate(posts)])
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    upgrade(engine)
+    engine.dispose()  # the planner reads the statistics when a connection opens
+    with engine.connect() as conn:
+        analysed = set(conn.execute(text("SELECT idx FROM sqlite_stat1")).scalars())
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE workspace_id = :ws"
+                    " AND duplicate_of IS NULL ORDER BY created_at DESC, id DESC LIMIT 50"
+                ),
+                {"ws": ws},
+            )
+        )
+    assert "ix_posts_workspace_created" in plan, plan
+    assert "ix_posts_workspace_updated" in analysed
+    engine.dispose()

@@ -68,6 +68,19 @@ def upgrade() -> None:
         "people_state",
         sa.Column("last_correction_xact", sa.BigInteger(), nullable=False, server_default="0"),
     )
+    # On a SQLite store that has planner statistics (someone ran ANALYZE), an index without
+    # them is taken for a very selective one: the mention stream then read every post of the
+    # workspace through ix_posts_workspace_updated and sorted them (3 s a page at 1,000,000
+    # posts, against 0.1 s). Give the new indexes their statistics too.
+    bind = op.get_bind()
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+        ).first()
+    ):
+        op.execute("ANALYZE ix_posts_workspace_updated")
+        op.execute("ANALYZE ix_corrections_workspace_xact")
 
 
 def downgrade() -> None:
