@@ -101,3 +101,62 @@ def test_the_app_waits_for_background_refreshes_when_it_stops(tmp_path: Path) ->
         assert cache.get("k", slow).value == "first"
     assert done.is_set()  # the shutdown waited for the refresh
     engine.dispose()
+
+
+def test_a_refresh_begun_before_forget_does_not_store_its_old_value() -> None:
+    cache = StaleCache(ttl=0.01)
+    cache.get((1, "inbox"), lambda: 3)
+    time.sleep(0.02)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_old_count() -> int:
+        started.set()
+        release.wait(5)
+        return 3  # read before the user's change below
+
+    assert cache.get((1, "inbox"), slow_old_count).value == 3  # starts the background refresh
+    assert started.wait(5)
+    cache.forget(1)  # the user answered a conversation: the count is now 2
+    release.set()
+    assert cache.drain(5)
+    assert cache.get((1, "inbox"), lambda: 2).value == 2
+
+
+def test_a_change_in_a_workspace_drops_its_navigation_count() -> None:
+    import asyncio
+
+    from goodwill.web.app import FreshCountsAfterChanges
+
+    events: list[object] = []
+
+    class Recorder(StaleCache):
+        def forget(self, prefix: object) -> None:
+            events.append(("forget", prefix))
+            super().forget(prefix)
+
+    async def handler(scope: object, receive: object, send: object) -> None:
+        events.append("handled")  # the change is committed before the response starts
+        await send({"type": "http.response.start", "status": 303, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    async def call(method: str, path: str) -> list[object]:
+        events.clear()
+        sent: list[object] = []
+
+        async def send(message: object) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b""}
+
+        await FreshCountsAfterChanges(handler, Recorder(1.0))(  # type: ignore[arg-type]
+            {"type": "http", "method": method, "path": path}, receive, send
+        )
+        assert len(sent) == 2
+        return list(events)
+
+    assert asyncio.run(call("GET", "/w/7/inbox")) == ["handled"]
+    assert asyncio.run(call("POST", "/login")) == ["handled"]
+    assert asyncio.run(call("POST", "/w/7/inbox/12/status")) == ["handled", ("forget", 7)]
+    assert asyncio.run(call("DELETE", "/api/workspaces/9/people/3")) == ["handled", ("forget", 9)]
+    assert asyncio.run(call("POST", "/w/70x/inbox")) == ["handled"]

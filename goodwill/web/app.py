@@ -9,6 +9,7 @@ script, so a hostile post stays inert text in the reader's browser.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from goodwill import __version__
 from goodwill.settings import Settings, get_settings
@@ -33,7 +35,39 @@ from goodwill.web.deps import LoginRequired, WebContext, ctx, make_templates, re
 from goodwill.web.pages import router as pages_router
 from goodwill.web.security import CsrfMiddleware, SecurityHeaders
 
-__all__ = ["create_app"]
+__all__ = ["FreshCountsAfterChanges", "create_app"]
+
+_WORKSPACE_PATH = re.compile(r"^/(?:w|api/workspaces)/(\d+)(?:/|$)")
+
+
+class FreshCountsAfterChanges:
+    """Drops a workspace's cached navigation counts when a request changes something in it
+    (answering, triaging, merging...), just before its response starts: the handler has
+    committed, and the user's next page counts afresh instead of showing a figure from before
+    their own action."""
+
+    def __init__(self, app: ASGIApp, cache: StaleCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = (
+            _WORKSPACE_PATH.match(scope["path"])
+            if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            else None
+        )
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        workspace_id = int(match.group(1))
+
+        async def send_after_forgetting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.cache.forget(workspace_id)
+            await send(message)
+
+        await self.app(scope, receive, send_after_forgetting)
+
 
 _HERE = Path(__file__).parent
 
@@ -74,6 +108,7 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
         CsrfMiddleware, secret=settings.resolved_web_secret(), secure=settings.cookie_secure
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(FreshCountsAfterChanges, cache=inbox_refreshes)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(auth.router)
     app.include_router(pages_router)

@@ -38,6 +38,9 @@ class StaleCache:
         self._refreshing: set[Hashable] = set()
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
+        # Bumped by forget(): a background refresh that began before a change must not store
+        # the figures it read from before that change.
+        self._epoch = 0
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Cached:
         """The cached value (refreshed in the background once older than ``ttl``), or a fresh one.
@@ -57,17 +60,19 @@ class StaleCache:
             self._store(key, entry)
             return entry
         if start_refresh:
-            thread = threading.Thread(target=self._refresh, args=(key, compute), daemon=True)
+            thread = threading.Thread(
+                target=self._refresh, args=(key, compute, self._epoch), daemon=True
+            )
             with self._lock:
                 self._threads.add(thread)
             thread.start()
         return entry
 
-    def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
+    def _refresh(self, key: Hashable, compute: Callable[[], Any], epoch: int) -> None:
         # A failed refresh keeps the last figures (the page shows their age) and tries again on
         # the next read; nobody is waiting on this thread to hear about the error.
         try:
-            self._store(key, Cached(compute(), time.time()))
+            self._store(key, Cached(compute(), time.time()), epoch)
         except Exception:
             log.warning("refreshing %r failed; keeping the last figures", key, exc_info=True)
         finally:
@@ -85,8 +90,10 @@ class StaleCache:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in threads)
 
-    def _store(self, key: Hashable, entry: Cached) -> None:
+    def _store(self, key: Hashable, entry: Cached, epoch: int | None = None) -> None:
         with self._lock:
+            if epoch is not None and epoch != self._epoch:
+                return  # computed from before a forget(): the next read computes afresh
             if len(self._entries) >= self.max_entries and key not in self._entries:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = entry
@@ -94,5 +101,6 @@ class StaleCache:
     def forget(self, prefix: Hashable) -> None:
         """Drop every key whose first element is ``prefix`` (a workspace after a change)."""
         with self._lock:
+            self._epoch += 1
             for key in [k for k in self._entries if isinstance(k, tuple) and k[:1] == (prefix,)]:
                 del self._entries[key]

@@ -56,7 +56,8 @@ class WebContext:
     # The nav's inbox count brings conversations up to date and counts those waiting at most
     # once per live poll period, in the background: with the figures cache off (the default) a
     # refresh, people sync included, would otherwise run on every page, and the count alone
-    # reads every waiting conversation (250 ms with 700,000 of them).
+    # reads every waiting conversation (250 ms with 700,000 of them). Any change a user makes
+    # in a workspace drops its count (``FreshCountsAfterChanges``), so their next page is exact.
     inbox_refreshes: StaleCache
 
     def counts(self, workspace_id: int) -> dict[str, Any]:
@@ -75,7 +76,7 @@ class WebContext:
             inbox.refresh(workspace_id)
             return inbox.needing_answer_count(workspace_id)
 
-        return int(self.inbox_refreshes.get(workspace_id, refresh_and_count).value)
+        return int(self.inbox_refreshes.get((workspace_id, "inbox"), refresh_and_count).value)
 
     def dashboard(self, workspace_id: int, days: int) -> Cached:
         return self.figures.get(
