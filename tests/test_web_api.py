@@ -161,3 +161,27 @@ def test_viewers_see_source_credentials_masked(repo: Repository, settings: Setti
     assert shown == {"url": "https://feed.example/x", "api_token": "•••", "password": ""}
     page = logged_in(repo, settings, "a@example.com").get(f"/w/{ws}/sources/{src.id}")
     assert page.status_code == 200 and "private feed" in page.text and "s3cret" not in page.text
+
+
+def test_a_change_through_the_api_is_seen_at_once_with_the_figures_cache_on(
+    repo: Repository, settings: Settings
+) -> None:
+    cached = settings.model_copy(update={"figures_cache_seconds": 600.0})
+    client, ws = _api(repo, cached)
+    repo.add_topic(ws, "acme", TopicKind.BRAND, "acme")
+    Ingestor(repo, cached).ingest(ws, _posts(5))
+    url = f"/api/workspaces/{ws}/dashboard?days=7"
+
+    def negatives() -> int:
+        series = client.get(url).json()["sentiment"]
+        return sum(sum(s["by_day"].values()) for s in series if s["label"] == "negative")
+
+    before = negatives()
+    assert negatives() == before  # served from the cache
+    post = client.get(f"/api/workspaces/{ws}/mentions").json()["items"][0]
+    fixed = client.post(
+        f"/api/workspaces/{ws}/mentions/{post['id']}/sentiment", json={"label": "negative"}
+    )
+    assert fixed.status_code == 201
+    assert post["sentiment"]["label"] != "negative"
+    assert negatives() == before + 1

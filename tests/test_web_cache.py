@@ -149,7 +149,7 @@ def test_a_change_in_a_workspace_drops_its_navigation_count() -> None:
         async def receive() -> dict[str, object]:
             return {"type": "http.request", "body": b""}
 
-        await FreshCountsAfterChanges(handler, Recorder(1.0))(  # type: ignore[arg-type]
+        await FreshCountsAfterChanges(handler, (Recorder(1.0),))(  # type: ignore[arg-type]
             {"type": "http", "method": method, "path": path}, receive, send
         )
         assert len(sent) == 2

@@ -41,14 +41,15 @@ _WORKSPACE_PATH = re.compile(r"^/(?:w|api/workspaces)/(\d+)(?:/|$)")
 
 
 class FreshCountsAfterChanges:
-    """Drops a workspace's cached navigation counts when a request changes something in it
-    (answering, triaging, merging...), just before its response starts: the handler has
-    committed, and the user's next page counts afresh instead of showing a figure from before
-    their own action."""
+    """Drops a workspace's cached figures and navigation counts when a request changes
+    something in it (answering, triaging, correcting, editing a topic, forgetting a person...),
+    just before its response starts: the handler has committed, and the user's next page counts
+    afresh instead of showing a figure from before their own action. One rule here rather than
+    a call in every handler that changes something."""
 
-    def __init__(self, app: ASGIApp, cache: StaleCache) -> None:
+    def __init__(self, app: ASGIApp, caches: tuple[StaleCache, ...]) -> None:
         self.app = app
-        self.cache = cache
+        self.caches = caches
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = (
@@ -63,7 +64,8 @@ class FreshCountsAfterChanges:
 
         async def send_after_forgetting(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.cache.forget(workspace_id)
+                for cache in self.caches:
+                    cache.forget(workspace_id)
             await send(message)
 
         await self.app(scope, receive, send_after_forgetting)
@@ -108,7 +110,7 @@ def create_app(repo: Repository, settings: Settings | None = None) -> FastAPI:
         CsrfMiddleware, secret=settings.resolved_web_secret(), secure=settings.cookie_secure
     )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(FreshCountsAfterChanges, cache=inbox_refreshes)
+    app.add_middleware(FreshCountsAfterChanges, caches=(figures, inbox_refreshes))
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(auth.router)
     app.include_router(pages_router)

@@ -128,5 +128,4 @@ async def reply(
         raise HTTPException(422, f"the source's credentials cannot be used: {exc}") from None
     except SourceError as exc:
         raise HTTPException(502, f"the reply was not posted: {exc}") from None
-    c.figures.forget(ws)
     return done

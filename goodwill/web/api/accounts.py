@@ -66,9 +66,7 @@ def delete_workspace(
     """Delete the workspace and everything in it (owners); ``confirm`` must be its name."""
     if confirm != access.workspace.name:
         raise HTTPException(422, "confirm must be the workspace's exact name")
-    c = ctx(request)
-    c.repo.delete_workspace(access.workspace.id)
-    c.figures.forget(access.workspace.id)
+    ctx(request).repo.delete_workspace(access.workspace.id)
 
 
 @router.get("/workspaces/{workspace_id}/members", response_model=list[MemberOut])

@@ -68,7 +68,6 @@ def correct(
         row = ctx(request).corrections.correct(
             access.workspace.id, post_id, body.label, access.user.id
         )
-        ctx(request).figures.forget(access.workspace.id)
     except StoreError as exc:
         raise HTTPException(404 if "no post" in str(exc) else 422, str(exc)) from None
     return {

@@ -207,7 +207,6 @@ def forget(
         report = forget_person(people_of(request), access.workspace.id, person_id)
     except StoreError as exc:
         raise _refused(exc) from None
-    ctx(request).figures.forget(access.workspace.id)
     return report.as_dict()
 
 

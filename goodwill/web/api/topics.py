@@ -49,7 +49,6 @@ def create_topic(
         topic = ctx(request).repo.add_topic(access.workspace.id, body.name, kind, body.query)
     except StoreError as exc:
         raise HTTPException(409, str(exc)) from None
-    ctx(request).figures.forget(access.workspace.id)
     return TopicOut.of(topic)
 
 
@@ -81,7 +80,6 @@ def update_topic(
         )
     except StoreError as exc:
         raise HTTPException(409, str(exc)) from None
-    ctx(request).figures.forget(access.workspace.id)
     return TopicOut.of(updated)
 
 
@@ -92,7 +90,6 @@ def delete_topic(
     repo = ctx(request).repo
     topic = find_topic(repo, access.workspace.id, topic_id)
     repo.remove_topic(access.workspace.id, topic.name)
-    ctx(request).figures.forget(access.workspace.id)
 
 
 @router.post("/workspaces/{workspace_id}/query/check")

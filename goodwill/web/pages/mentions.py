@@ -84,7 +84,6 @@ def correct_sentiment(
     c = ctx(request)
     try:
         c.corrections.correct(access.workspace.id, post_id, label, access.user.id)
-        c.figures.forget(access.workspace.id)  # the sentiment chart counts corrections
     except StoreError as exc:
         status = 404 if "no post" in str(exc) else 422
         raise HTTPException(status, str(exc)) from None

@@ -238,5 +238,4 @@ def forget(
         forget_person(people, access.workspace.id, person_id)
     except StoreError as exc:
         raise _refused(exc) from None
-    ctx(request).figures.forget(access.workspace.id)
     return RedirectResponse(f"/w/{access.workspace.id}/people?forgotten=1", status_code=303)

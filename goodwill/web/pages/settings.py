@@ -114,9 +114,7 @@ def delete_workspace(
     if confirm.strip() != access.workspace.name:
         message = f"type the workspace's name, {access.workspace.name}, to delete it"
         return _settings(request, access, message, 422)
-    c = ctx(request)
-    c.repo.delete_workspace(access.workspace.id)
-    c.figures.forget(access.workspace.id)
+    ctx(request).repo.delete_workspace(access.workspace.id)
     return RedirectResponse("/", status_code=303)
 
 

@@ -164,7 +164,6 @@ def _save(
         )
     except (StoreError, ValueError) as exc:
         return _editor(request, access, topic, values, str(exc), 422)
-    ctx(request).figures.forget(access.workspace.id)
     return RedirectResponse(f"/w/{access.workspace.id}/topics", status_code=303)
 
 
