@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-__all__ = ["settle"]
+__all__ = ["all_at_once", "settle"]
 
 
 def settle(engine: Engine, timeout: float = 30.0) -> None:
@@ -28,3 +30,26 @@ def settle(engine: Engine, timeout: float = 30.0) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError(f"a transaction in the cluster stayed open for {timeout:.0f} s")
+
+
+def all_at_once(work: Callable[[], object], threads: int = 4, times: int = 3) -> None:
+    """Run ``work`` ``times`` times in each of ``threads`` threads released together, as
+    concurrent workers would; re-raise the first error any of them met."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def run() -> None:
+        try:
+            start.wait()
+            for _ in range(times):
+                work()
+        except BaseException as exc:
+            errors.append(exc)
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for th in running:
+        th.start()
+    for th in running:
+        th.join()
+    if errors:
+        raise errors[0]

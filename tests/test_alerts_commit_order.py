@@ -9,7 +9,6 @@ exactly once. SQLite has one writer at a time, so there the case cannot arise.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from goodwill.store.db import writer
 from goodwill.store.repository import Repository
 from goodwill.store.tables import AlertEvent, AlertRule, Post
 from goodwill.store.writer import _write
-from tests.commit_order import settle
+from tests.commit_order import all_at_once, settle
 
 HOOK = "https://hooks.example.com/goodwill"
 QUERY = "brightloaf"
@@ -152,23 +151,7 @@ def test_two_evaluators_at_once_alert_each_post_once(world: World) -> None:
     finally:
         held.close()
     world.settle()
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
-    def run() -> None:
-        try:
-            start.wait()
-            for _ in range(3):
-                world.alerts.evaluate(world.ws)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    all_at_once(lambda: world.alerts.evaluate(world.ws))
     assert world.alerted() == sorted(f"p{n}" for n in range(40))
 
 

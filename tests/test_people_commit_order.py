@@ -10,7 +10,6 @@ arise; the tests that make sense there run on both.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from goodwill.store.repository import Repository
 from goodwill.store.rollups import kept_exact
 from goodwill.store.tables import Correction, Post
 from goodwill.store.writer import _write
-from tests.commit_order import settle
+from tests.commit_order import all_at_once, settle
 
 QUERY = "brightloaf"
 NEGATIVE = [
@@ -177,23 +176,7 @@ def test_two_syncs_at_once_make_each_person_once(world: World) -> None:
     finally:
         held.close()
     world.settle()
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
-
-    def run() -> None:
-        try:
-            start.wait()
-            for _ in range(3):
-                world.people.sync(world.ws)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    all_at_once(lambda: world.people.sync(world.ws))
     with world.people.session() as s:
         count = select(func.count()).select_from(Person).where(Person.workspace_id == world.ws)
         assert s.scalar(count) == 14
